@@ -1,0 +1,1 @@
+"""deskpilot's ticket engine: domain model, permissions, storage, actions and AI."""

@@ -1,0 +1,308 @@
+"""Domain model mapped with SQLAlchemy 2. Rules that belong to one entity live on it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+PRIORITIES = ("LOW", "MEDIUM", "HIGH", "URGENT")
+CATEGORIES = ("PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST", "GENERAL_INQUIRY")
+CHANNELS = ("email", "chat", "form", "phone")
+DIRECTIONS = ("incoming", "outgoing", "comment")
+DEFAULT_PIPELINE = "support"
+PIPELINES: dict[str, dict[str, Any]] = {
+    "support": {
+        "label": "Support Pipeline",
+        "statuses": {
+            "NEW": "New",
+            "WAITING_ON_CONTACT": "Waiting on contact",
+            "WAITING_ON_US": "Waiting on us",
+            "CLOSED": "Closed",
+        },
+    }
+}
+HELP_DESK = "help_desk"
+INBOX = "inbox"
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now; the one clock default for columns."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes and always hands back aware UTC (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _assoc(name: str, other: str, other_col: str) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column("ticket_id", IdType, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+        Column(other_col, IdType, ForeignKey(f"{other}.id", ondelete="CASCADE"), primary_key=True),
+    )
+
+
+ticket_contacts = _assoc("ticket_contacts", "contacts", "contact_id")
+ticket_companies = _assoc("ticket_companies", "companies", "company_id")
+ticket_deals = _assoc("ticket_deals", "deals", "deal_id")
+ticket_followers = _assoc("ticket_followers", "users", "user_id")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    is_super_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    account_access: Mapped[bool] = mapped_column(Boolean, default=False)
+    delete_tickets: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    def has_flag(self, flag: str) -> bool:
+        return bool(getattr(self, flag))
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(IdType, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100), default="default")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class Inbox(Base):
+    __tablename__ = "inboxes"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Company(Base):
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str | None] = mapped_column(String(200))
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    company_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("companies.id", ondelete="SET NULL"))
+
+
+class Deal(Base):
+    __tablename__ = "deals"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    company_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("companies.id", ondelete="SET NULL"))
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_listing", "deleted_at", "merged_into_id", "last_activity_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    priority: Mapped[str | None] = mapped_column(String(20))
+    category: Mapped[str | None] = mapped_column(String(40))
+    pipeline: Mapped[str] = mapped_column(String(40), default=DEFAULT_PIPELINE)
+    status: Mapped[str] = mapped_column(String(40), default="NEW")
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    contact_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("contacts.id", ondelete="SET NULL"))
+    unread: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    summary_text: Mapped[str | None] = mapped_column(Text)
+    summary_model: Mapped[str | None] = mapped_column(String(200))
+    summary_generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    summary_covers_message_id: Mapped[int | None] = mapped_column(IdType)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_reason: Mapped[str | None] = mapped_column(String(20))
+    deleted_by_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id", ondelete="SET NULL"))
+    merged_into_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("tickets.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    contact: Mapped[Contact | None] = relationship()
+    contacts: Mapped[list[Contact]] = relationship(secondary=ticket_contacts, order_by="Contact.id")
+    companies: Mapped[list[Company]] = relationship(secondary=ticket_companies, order_by="Company.id")
+    deals: Mapped[list[Deal]] = relationship(secondary=ticket_deals, order_by="Deal.id")
+    followers: Mapped[list[User]] = relationship(secondary=ticket_followers, order_by="User.id")
+    conversations: Mapped[list[Conversation]] = relationship(
+        back_populates="ticket", order_by="Conversation.id"
+    )
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
+
+    @property
+    def status_label(self) -> str:
+        return str(PIPELINES.get(self.pipeline, {}).get("statuses", {}).get(self.status, self.status))
+
+    def touch(self, now: datetime) -> None:
+        self.updated_at = now
+        self.last_activity_at = now
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    location: Mapped[str] = mapped_column(String(20), default=HELP_DESK)
+    inbox_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("inboxes.id", ondelete="SET NULL"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("contacts.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    spam_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket | None] = relationship(back_populates="conversations")
+    inbox: Mapped[Inbox | None] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", order_by="(Message.sent_at, Message.id)", cascade="all, delete-orphan"
+    )
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation_sent", "conversation_id", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(IdType, ForeignKey("conversations.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(20))
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    sender_email: Mapped[str | None] = mapped_column(String(320))
+    author_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id", ondelete="SET NULL"))
+    subject: Mapped[str | None] = mapped_column(String(998))
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    email_message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class AuditEvent(Base):
+    """Who did what, when. Ids are plain integers so history outlives purged rows."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(IdType)
+    action: Mapped[str] = mapped_column(String(60))
+    ticket_id: Mapped[int | None] = mapped_column(IdType, index=True)
+    conversation_id: Mapped[int | None] = mapped_column(IdType, index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(IdType, ForeignKey("users.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int | None] = mapped_column(IdType)
+    event_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("audit_events.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(60))
+    text: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WorkspaceSettings(Base):
+    """One row: AI access toggles (super admins only) and model overrides."""
+
+    __tablename__ = "workspace_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    ai_conversation_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    ai_copilot: Mapped[bool] = mapped_column(Boolean, default=False)
+    llm_model: Mapped[str | None] = mapped_column(String(200))
+    llm_api_base: Mapped[str | None] = mapped_column(String(500))
+    llm_temperature: Mapped[float | None] = mapped_column()
+    ai_redact_pii: Mapped[bool] = mapped_column(Boolean, default=True)
+    ai_language: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

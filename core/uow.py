@@ -1,0 +1,88 @@
+"""The unit of work: the only place that commits. Leaving it without commit rolls back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from core.config import Settings
+from core.errors import Conflict
+from core.models import utcnow
+
+
+class UnitOfWork:
+    """One database transaction around one action; `after_commit` hooks run only on success."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        settings: Settings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._factory = session_factory
+        self.settings = settings or Settings()
+        self.clock = clock
+        self._after_commit: list[Callable[[], None]] = []
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside its `with` block")
+        return self._session
+
+    def __enter__(self) -> UnitOfWork:
+        self._session = self._factory()
+        self._after_commit = []
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            session.rollback()
+            session.close()
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` once the transaction has committed (e.g. send email)."""
+        self._after_commit.append(hook)
+
+    def commit(self) -> None:
+        """Commit; a concurrent change to the same rows becomes a `Conflict`."""
+        try:
+            self.session.commit()
+        except StaleDataError as exc:
+            self.session.rollback()
+            raise Conflict("The ticket was changed by someone else; reload and try again.") from exc
+        except IntegrityError as exc:
+            self.session.rollback()
+            raise Conflict("The change conflicts with existing data; reload and try again.") from exc
+        except OperationalError as exc:
+            self.session.rollback()
+            if _is_serialization_failure(exc):
+                raise Conflict("A concurrent change won; reload and try again.") from exc
+            raise
+        hooks, self._after_commit = self._after_commit, []
+        for hook in hooks:
+            hook()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def _is_serialization_failure(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "could not serialize" in text or "deadlock" in text or "database is locked" in text

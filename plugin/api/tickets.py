@@ -1,0 +1,75 @@
+"""Ticket routes: parse, one core call, return a schema."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query
+
+from core import tickets
+from core.schemas import AssociationChange, MessageIn, TicketCreate, TicketUpdate
+from plugin.deps import CurrentUser, UoW
+from plugin.schemas import ConversationOut, MessageOut, TicketOut, TicketPage
+
+router = APIRouter(tags=["tickets"])
+
+
+@router.get("/tickets", response_model=TicketPage)
+def list_tickets(
+    uow: UoW, user: CurrentUser, view: str = "all", q: str | None = Query(None, max_length=200),
+    limit: int = 50, cursor: str | None = Query(None, max_length=500),
+) -> TicketPage:
+    items, next_cursor = tickets.list_tickets(uow=uow, actor=user, view=view, q=q, limit=limit, cursor=cursor)
+    return TicketPage(items=[TicketOut.build(uow, t, user, full=False) for t in items], next_cursor=next_cursor)
+
+
+@router.post("/tickets", response_model=TicketOut, status_code=201)
+def create_ticket(body: TicketCreate, uow: UoW, user: CurrentUser) -> TicketOut:
+    return TicketOut.build(uow, tickets.create_ticket(uow=uow, actor=user, data=body), user)
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketOut)
+def get_ticket(ticket_id: int, uow: UoW, user: CurrentUser) -> TicketOut:
+    return TicketOut.build(uow, tickets.get_ticket(uow=uow, actor=user, ticket_id=ticket_id), user)
+
+
+@router.patch("/tickets/{ticket_id}", response_model=TicketOut)
+def update_ticket(ticket_id: int, body: TicketUpdate, uow: UoW, user: CurrentUser) -> TicketOut:
+    ticket = tickets.update_ticket(uow=uow, actor=user, ticket_id=ticket_id, data=body)
+    return TicketOut.build(uow, ticket, user)
+
+
+@router.get("/tickets/{ticket_id}/conversations", response_model=list[ConversationOut])
+def ticket_conversations(ticket_id: int, uow: UoW, user: CurrentUser) -> list[ConversationOut]:
+    return [ConversationOut.build(c) for c in tickets.ticket_conversations(uow=uow, actor=user, ticket_id=ticket_id)]
+
+
+@router.post("/tickets/{ticket_id}/read", response_model=TicketOut)
+def mark_read(ticket_id: int, uow: UoW, user: CurrentUser) -> TicketOut:
+    return TicketOut.build(uow, tickets.set_read_state(uow=uow, actor=user, ticket_id=ticket_id, unread=False), user)
+
+
+@router.post("/tickets/{ticket_id}/unread", response_model=TicketOut)
+def mark_unread(ticket_id: int, uow: UoW, user: CurrentUser) -> TicketOut:
+    return TicketOut.build(uow, tickets.set_read_state(uow=uow, actor=user, ticket_id=ticket_id, unread=True), user)
+
+
+@router.post("/tickets/{ticket_id}/associations", response_model=TicketOut)
+def add_association(ticket_id: int, body: AssociationChange, uow: UoW, user: CurrentUser) -> TicketOut:
+    ticket = tickets.change_association(uow=uow, actor=user, ticket_id=ticket_id, change=body, add=True)
+    return TicketOut.build(uow, ticket, user)
+
+
+@router.delete("/tickets/{ticket_id}/associations/{kind}/{record_id}", response_model=TicketOut)
+def remove_association(
+    ticket_id: int, kind: Literal["contacts", "companies", "deals"], record_id: int, uow: UoW, user: CurrentUser
+) -> TicketOut:
+    change = AssociationChange(kind=kind, id=record_id)
+    ticket = tickets.change_association(uow=uow, actor=user, ticket_id=ticket_id, change=change, add=False)
+    return TicketOut.build(uow, ticket, user)
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=MessageOut, status_code=201,
+             tags=["conversations"])
+def add_message(conversation_id: int, body: MessageIn, uow: UoW, user: CurrentUser) -> MessageOut:
+    return MessageOut.build(tickets.add_message(uow=uow, actor=user, conversation_id=conversation_id, data=body))

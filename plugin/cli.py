@@ -1,0 +1,128 @@
+"""The `deskpilot` command line. Heavy imports stay inside commands so `--help` is instant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="deskpilot: an AI-assisted help desk you host yourself.", no_args_is_help=True,
+                  add_completion=False)
+users_app = typer.Typer(help="Manage users (agents).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from core.config import Settings
+
+    return Settings()
+
+
+def _uow():  # type: ignore[no-untyped-def]
+    from core.db import make_engine, make_session_factory
+    from core.uow import UnitOfWork
+
+    settings = _settings()
+    return UnitOfWork(make_session_factory(make_engine(settings.database_url)), settings=settings)
+
+
+@app.command()
+def init() -> None:
+    """Create the database schema, or upgrade it to the latest version."""
+    from core.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    typer.echo("Database is up to date.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo", help="Create the schema and seed demo data first.")] = False,
+    workers: Annotated[int, typer.Option(help="Server processes (use PostgreSQL for more than one).")] = 1,
+) -> None:
+    """Serve the web workspace and the REST API."""
+    import uvicorn
+
+    if demo:
+        init()
+        seed_demo()
+    typer.echo(f"deskpilot on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("plugin.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
+
+
+@app.command("demo")
+def seed_demo() -> None:
+    """Seed demo data (idempotent) and print the demo logins."""
+    from core.demo.seed import seed
+
+    with _uow() as uow:
+        logins = seed(uow=uow)
+    if not logins:
+        typer.echo("Demo data is already there.")
+        return
+    typer.echo("Demo logins (email / password / API token):")
+    for login in logins:
+        typer.echo(f"  {login.email:32} {login.password:18} {login.role:28} {login.token}")
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
+    super_admin: Annotated[bool, typer.Option("--super-admin", help="Make the user a super admin.")] = False,
+    permission: Annotated[
+        list[str] | None, typer.Option("--permission", help="delete_tickets or account_access (repeatable).")
+    ] = None,
+    password: Annotated[str | None, typer.Option(help="Password for the web workspace.")] = None,
+) -> None:
+    """Create a user; the new API token is printed as the last line."""
+    from core import users
+    from core.errors import DeskpilotError
+
+    try:
+        with _uow() as uow:
+            user = users.create_user(uow=uow, actor=None, email=email, name=name, password=password,
+                                     super_admin=super_admin, permissions=tuple(permission or ()))
+            token = users.issue_token(uow=uow, user=user)
+    except DeskpilotError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"Created user {user.id} <{user.email}>. API token (shown once):")
+    typer.echo(token)
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A .jsonl or .mbox file.")],
+) -> None:
+    """Import conversations from a JSON Lines or mbox file, with a progress bar."""
+    from core.importing import import_path
+
+    with _uow() as uow:
+        report = import_path(uow=uow, path=file)
+    typer.echo(
+        f"Imported {report.tickets} tickets, {report.messages} messages; "
+        f"threaded {report.threaded}, skipped {report.skipped} (duplicates {report.duplicates})."
+    )
+    for line in report.problems[:20]:
+        typer.echo(f"  skipped: {line}")
+
+
+@app.command()
+def purge() -> None:
+    """Remove spam and trash older than the retention period (90 days) for good."""
+    from core.purge import purge as run_purge
+
+    with _uow() as uow:
+        result = run_purge(uow=uow)
+    typer.echo(f"Purged {result.tickets} tickets and {result.conversations} spam conversations.")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

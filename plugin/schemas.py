@@ -1,0 +1,182 @@
+"""Response schemas: what the REST API returns (built from core objects inside the request's unit of work)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from core import tickets as ticket_service
+from core.models import Conversation, Inbox, Message, Ticket, User
+from core.uow import UnitOfWork
+
+
+class SummaryOut(BaseModel):
+    text: str
+    model: str | None
+    generated_at: datetime | None
+    covers_message_id: int | None
+    outdated: bool
+
+
+class RefOut(BaseModel):
+    id: int
+    name: str
+
+
+class TicketOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    owner_id: int | None
+    priority: str | None
+    category: str | None
+    pipeline: str
+    status: str
+    status_label: str
+    channel: str
+    contact_id: int | None
+    unread: bool
+    following: bool
+    follower_ids: list[int]
+    conversation_ids: list[int]
+    merged_from_ids: list[int]
+    contacts: list[RefOut]
+    companies: list[RefOut]
+    deals: list[RefOut]
+    deleted: bool
+    deleted_reason: str | None
+    version: int
+    summary: SummaryOut | None
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime
+
+    @classmethod
+    def build(cls, uow: UnitOfWork, ticket: Ticket, viewer: User, *, full: bool = True) -> TicketOut:
+        summary = None
+        if ticket.summary_text:
+            latest = ticket_service.latest_message_id(uow, ticket) if full else None
+            summary = SummaryOut(
+                text=ticket.summary_text,
+                model=ticket.summary_model,
+                generated_at=ticket.summary_generated_at,
+                covers_message_id=ticket.summary_covers_message_id,
+                outdated=full and latest is not None and latest != ticket.summary_covers_message_id,
+            )
+        return cls(
+            id=ticket.id,
+            name=ticket.name,
+            description=ticket.description,
+            owner_id=ticket.owner_id,
+            priority=ticket.priority,
+            category=ticket.category,
+            pipeline=ticket.pipeline,
+            status=ticket.status,
+            status_label=ticket.status_label,
+            channel=ticket.channel,
+            contact_id=ticket.contact_id,
+            unread=ticket.unread,
+            following=any(f.id == viewer.id for f in ticket.followers),
+            follower_ids=[f.id for f in ticket.followers],
+            conversation_ids=[c.id for c in ticket.conversations],
+            merged_from_ids=ticket_service.merged_from_ids(uow, ticket) if full else [],
+            contacts=[RefOut(id=c.id, name=c.name) for c in ticket.contacts] if full else [],
+            companies=[RefOut(id=c.id, name=c.name) for c in ticket.companies] if full else [],
+            deals=[RefOut(id=d.id, name=d.name) for d in ticket.deals] if full else [],
+            deleted=ticket.is_deleted,
+            deleted_reason=ticket.deleted_reason,
+            version=ticket.version,
+            summary=summary,
+            created_at=ticket.created_at,
+            updated_at=ticket.updated_at,
+            last_activity_at=ticket.last_activity_at,
+        )
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class MessageOut(BaseModel):
+    id: int
+    conversation_id: int
+    direction: str
+    sender_name: str
+    sender_email: str | None
+    author_id: int | None
+    subject: str | None
+    text: str
+    html: str | None
+    sent_at: datetime
+    email_message_id: str | None
+    in_reply_to: str | None
+
+    @classmethod
+    def build(cls, message: Message) -> MessageOut:
+        return cls(
+            id=message.id, conversation_id=message.conversation_id, direction=message.direction,
+            sender_name=message.sender_name, sender_email=message.sender_email, author_id=message.author_id,
+            subject=message.subject, text=message.text, html=message.html, sent_at=message.sent_at,
+            email_message_id=message.email_message_id, in_reply_to=message.in_reply_to,
+        )
+
+
+class ConversationOut(BaseModel):
+    id: int
+    channel: str
+    location: str
+    inbox_id: int | None
+    ticket_id: int | None
+    assignee_id: int | None
+    contact_id: int | None
+    status: str
+    spam: bool
+    created_at: datetime
+    last_message_at: datetime
+    messages: list[MessageOut]
+
+    @classmethod
+    def build(cls, conversation: Conversation) -> ConversationOut:
+        return cls(
+            id=conversation.id, channel=conversation.channel, location=conversation.location,
+            inbox_id=conversation.inbox_id, ticket_id=conversation.ticket_id,
+            assignee_id=conversation.assignee_id, contact_id=conversation.contact_id,
+            status=conversation.status, spam=conversation.spam_at is not None,
+            created_at=conversation.created_at, last_message_at=conversation.last_message_at,
+            messages=[MessageOut.build(m) for m in conversation.messages],
+        )
+
+
+class InboxOut(BaseModel):
+    id: int
+    name: str
+
+    @classmethod
+    def build(cls, inbox: Inbox) -> InboxOut:
+        return cls(id=inbox.id, name=inbox.name)
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    is_super_admin: bool
+    account_access: bool
+    delete_tickets: bool
+
+    @classmethod
+    def build(cls, user: User) -> UserOut:
+        return cls(id=user.id, email=user.email, name=user.name, is_super_admin=user.is_super_admin,
+                   account_access=user.account_access, delete_tickets=user.delete_tickets)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
