@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from plugin.api import directory, inboxes, tickets
+from plugin.api import ai, directory, inboxes, lifecycle, restructure, tickets
 
 router = APIRouter()
-for module in (tickets, inboxes, directory):
+for module in (tickets, inboxes, directory, lifecycle, restructure, ai):
     router.include_router(module.router)
