@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from plugin.api import ai, directory, inboxes, lifecycle, restructure, tickets
+from plugin.api import ai, directory, inbound, inboxes, lifecycle, restructure, tickets
 
 router = APIRouter()
-for module in (tickets, inboxes, directory, lifecycle, restructure, ai):
+for module in (tickets, inboxes, directory, lifecycle, restructure, ai, inbound):
     router.include_router(module.router)

@@ -1,0 +1,42 @@
+"""deskpilot mounted inside a separate host FastAPI app, used over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+from fastapi import FastAPI
+
+from core.config import Settings
+from plugin.app import mount
+from tests.support import LiveServer, create_user, ticket_payload
+
+
+def test_mounted_plugin_serves_its_api_under_the_prefix(db_url: str, uow_factory: Callable) -> None:  # type: ignore[type-arg]
+    host = FastAPI()
+
+    @host.get("/host-ping")
+    def ping() -> dict[str, str]:
+        return {"host": "yes"}
+
+    mount(host, "/helpdesk", settings=Settings(database_url=db_url))
+    _, token = create_user(uow_factory, "mounted@desk.example")
+    live = LiveServer(host).start()
+    try:
+        with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {token}"}) as client:
+            assert client.get("/host-ping").json() == {"host": "yes"}
+            assert client.get("/helpdesk/healthz").json()["status"] == "ok"
+            created = client.post("/helpdesk/api/v1/tickets", json=ticket_payload(name="From the host"))
+            assert created.status_code == 201, created.text
+            listed = client.get("/helpdesk/api/v1/tickets").json()["items"]
+            assert [t["name"] for t in listed] == ["From the host"]
+            assert client.get("/helpdesk/api/v1/tickets", headers={"Authorization": ""}).status_code == 401
+            assert client.get("/api/v1/tickets").status_code == 404, "nothing leaks outside the prefix"
+    finally:
+        live.stop()
+
+
+def test_mount_uses_the_manifest_prefix_by_default(db_url: str) -> None:
+    host = FastAPI()
+    mount(host, settings=Settings(database_url=db_url))
+    assert any(getattr(r, "path", None) == "/helpdesk" for r in host.routes)
