@@ -61,11 +61,9 @@ def seed_demo() -> None:
     from core.demo.seed import seed
 
     with _uow() as uow:
-        logins = seed(uow=uow)
-    if not logins:
-        typer.echo("Demo data is already there.")
-        return
-    typer.echo("Demo logins (email / password / API token):")
+        created, logins = seed(uow=uow)
+    typer.echo("Seeded the demo workspace." if created else "Demo data is already there; new API tokens issued.")
+    typer.echo("Demo logins (email / password / role / API token):")
     for login in logins:
         typer.echo(f"  {login.email:32} {login.password:18} {login.role:28} {login.token}")
 

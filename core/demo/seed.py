@@ -46,12 +46,23 @@ def _role(spec: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def seed(*, uow: UnitOfWork, data: dict[str, Any] | None = None) -> list[DemoLogin]:
-    """Create the demo workspace once; returns the logins (empty when it already exists)."""
+def _fresh_tokens(uow: UnitOfWork, data: dict[str, Any]) -> list[DemoLogin]:
+    """The workspace exists already: hand out new API tokens (old ones cannot be shown again)."""
+    logins = []
+    for spec in data["users"]:
+        user = uow.session.scalar(select(User).where(User.email == spec["email"]))
+        if user is not None:
+            logins.append(DemoLogin(spec["email"], spec["password"], _role(spec),
+                                    users.issue_token(uow=uow, user=user, name="demo")))
+    return logins
+
+
+def seed(*, uow: UnitOfWork, data: dict[str, Any] | None = None) -> tuple[bool, list[DemoLogin]]:
+    """Create the demo workspace once; returns (created, logins) — logins get fresh tokens every time."""
     data = data or load_seed_data()
     first_email = data["users"][0]["email"]
     if uow.session.scalar(select(User.id).where(User.email == first_email)) is not None:
-        return []
+        return False, _fresh_tokens(uow, data)
     logins: list[DemoLogin] = []
     people: dict[str, User] = {}
     for spec in data["users"]:
@@ -125,4 +136,4 @@ def seed(*, uow: UnitOfWork, data: dict[str, Any] | None = None) -> list[DemoLog
         uow.session.add(conversation)
     uow.commit()
     update_ai_settings(uow=uow, actor=None, changes={"ai_conversation_data": True, "ai_copilot": True})
-    return logins
+    return True, logins
