@@ -99,10 +99,22 @@ def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A .jsonl or .mbox file.")],
 ) -> None:
     """Import conversations from a JSON Lines or mbox file, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from core.importing import import_path
 
-    with _uow() as uow:
-        report = import_path(uow=uow, path=file)
+    columns = (TextColumn("Importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=False) as progress, _uow() as uow:
+        task = progress.add_task("import", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            report = import_path(uow=uow, path=file, on_progress=advance)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
     typer.echo(
         f"Imported {report.tickets} tickets, {report.messages} messages; "
         f"threaded {report.threaded}, skipped {report.skipped} (duplicates {report.duplicates})."
