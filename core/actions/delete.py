@@ -1,0 +1,148 @@
+"""Delete tickets to the trash (one or many, all-or-nothing) and restore them within the retention period."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import selectinload
+
+from core import audit
+from core.errors import Conflict, InvalidAction, ValidationFailed
+from core.models import AuditEvent, Ticket, User
+from core.notifications import follower_notifications
+from core.permissions import require
+from core.tickets import ALIAS_DEPTH_LIMIT, resolve_ticket
+from core.uow import UnitOfWork
+
+TRASH = "trash"
+MAX_BULK = 10_000
+CHUNK = 1000  # bound parameters per IN (...) list, well under SQLite's and PostgreSQL's limits
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most `size` items."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _load(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, Ticket]:
+    found: dict[int, Ticket] = {}
+    for part in chunks(ids):
+        stmt = select(Ticket).where(Ticket.id.in_(part)).options(selectinload(Ticket.followers))
+        found.update((t.id, t) for t in uow.session.scalars(stmt))
+    return found
+
+
+def _resolve_many(uow: UnitOfWork, ids: Sequence[int]) -> tuple[dict[int, Ticket], list[int]]:
+    """Map each requested id to its ticket, following merge aliases level by level (batched)."""
+    loaded = _load(uow, ids)
+    missing = [i for i in ids if i not in loaded]
+    target = {i: loaded[i] for i in ids if i in loaded}
+    for _ in range(ALIAS_DEPTH_LIMIT):
+        pending = sorted({t.merged_into_id for t in target.values() if t.merged_into_id is not None})
+        if not pending:
+            return target, missing
+        loaded = _load(uow, pending)
+        for requested, ticket in list(target.items()):
+            if ticket.merged_into_id is not None:
+                nxt = loaded.get(ticket.merged_into_id)
+                if nxt is None:
+                    del target[requested]
+                    missing.append(requested)
+                else:
+                    target[requested] = nxt
+    raise Conflict("A merge chain is broken; ask an administrator to check the tickets.")
+
+
+def _trash(uow: UnitOfWork, actor: User, tickets: list[Ticket]) -> None:
+    """Move live tickets to the trash with batched statements; a concurrent change makes it a conflict."""
+    now = uow.now()
+    changed = 0
+    for part in chunks(sorted(t.id for t in tickets)):
+        stmt = (
+            update(Ticket)
+            .where(Ticket.id.in_(part), Ticket.deleted_at.is_(None), Ticket.merged_into_id.is_(None))
+            .values(deleted_at=now, deleted_reason=TRASH, deleted_by_id=actor.id, updated_at=now,
+                    version=Ticket.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        result: Any = uow.session.execute(stmt)
+        changed += int(result.rowcount or 0)
+    if changed != len(tickets):
+        raise Conflict("Some of these tickets were changed by someone else meanwhile; reload and try again.")
+    # One batched INSERT .. RETURNING; rows may come back in any order, so they are matched by ticket id.
+    rows = [{"at": now, "actor_id": actor.id, "action": "ticket.deleted", "ticket_id": t.id,
+             "detail": {"reason": TRASH}} for t in tickets]
+    returned = uow.session.execute(insert(AuditEvent).returning(AuditEvent.id, AuditEvent.ticket_id), rows)
+    event_ids = {tid: eid for eid, tid in returned.tuples()}
+    events = [(event_ids[t.id], t) for t in tickets]
+    uow.session.add_all(follower_notifications(uow, actor=actor, action="ticket.deleted", events=events))
+    for ticket in tickets:
+        # The bulk UPDATE bypassed the identity map; reload these rows if anyone reads them again.
+        uow.session.expire(ticket)
+
+
+def delete_ticket(*, uow: UnitOfWork, actor: User, ticket_id: int) -> Ticket:
+    """Move one ticket (and with it its conversations) to the trash."""
+    require(actor, "ticket.delete")
+    ticket = resolve_ticket(uow, ticket_id)
+    if ticket.is_deleted:
+        where = "spam" if ticket.deleted_reason == "spam" else "trash"
+        raise InvalidAction(f"Ticket {ticket.id} is already in the {where}.")
+    _trash(uow, actor, [ticket])
+    uow.commit()
+    return ticket
+
+
+def delete_tickets(*, uow: UnitOfWork, actor: User, ticket_ids: Sequence[int], confirm_count: int) -> int:
+    """Bulk delete: `confirm_count` must match the distinct ids; any bad id refuses all, naming the ids."""
+    require(actor, "ticket.delete")
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        raise ValidationFailed("Choose at least one ticket.", field="ids")
+    if len(ids) > MAX_BULK:
+        raise ValidationFailed(f"At most {MAX_BULK} tickets can be deleted at once.", field="ids")
+    if confirm_count != len(ids):
+        raise ValidationFailed(
+            f"confirm_count is {confirm_count} but {len(ids)} tickets were chosen; confirm the right number.",
+            field="confirm_count",
+        )
+    target, missing = _resolve_many(uow, ids)
+    deleted = sorted(i for i, t in target.items() if t.is_deleted)
+    if missing or deleted:
+        parts = []
+        if missing:
+            parts.append(f"not found: {', '.join(map(str, sorted(missing)))}")
+        if deleted:
+            parts.append(f"already deleted: {', '.join(map(str, deleted))}")
+        rejected = sorted(set(missing) | set(deleted))
+        raise ValidationFailed(f"Nothing was deleted; {'; '.join(parts)}.", field="ids", ids=rejected)
+    # Two requested ids may be aliases of one merged ticket: it is deleted once.
+    tickets = list({t.id: t for t in target.values()}.values())
+    _trash(uow, actor, tickets)
+    uow.commit()
+    return len(tickets)
+
+
+def restore_ticket(*, uow: UnitOfWork, actor: User, ticket_id: int) -> Ticket:
+    """Take a ticket out of the trash, unless the retention period has passed."""
+    require(actor, "ticket.restore")
+    ticket = resolve_ticket(uow, ticket_id)
+    if ticket.deleted_at is None:
+        raise InvalidAction(f"Ticket {ticket.id} is not deleted; there is nothing to restore.")
+    if ticket.deleted_reason == "spam":
+        raise InvalidAction(f"Ticket {ticket.id} was deleted as spam; mark its conversations as not spam instead.")
+    days = uow.settings.retention_days
+    if ticket.deleted_at < uow.now() - timedelta(days=days):
+        raise InvalidAction(f"Ticket {ticket.id} was deleted more than {days} days ago; it has expired and is gone.",
+                            code="expired")
+    ticket.deleted_at = ticket.deleted_reason = ticket.deleted_by_id = None
+    ticket.touch(uow.now())
+    audit.record(uow, actor=actor, action="ticket.restored", ticket=ticket, detail={"from": TRASH})
+    uow.commit()
+    return ticket
