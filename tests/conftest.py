@@ -97,7 +97,8 @@ def server(database: str, clock: Clock) -> Iterator[LiveServer]:
     """deskpilot served over real HTTP on 127.0.0.1, one per backend."""
     from plugin.app import create_app
 
-    live = LiveServer(create_app(Settings(database_url=database), clock=clock)).start()
+    settings = Settings(database_url=database, llm_max_retries=0, llm_timeout=10)
+    live = LiveServer(create_app(settings, clock=clock)).start()
     yield live
     live.stop()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -53,8 +54,12 @@ def _chat_model(uow: UnitOfWork, ws: WorkspaceSettings) -> Any:
 
     settings = uow.settings
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    model, api_base = model_name(uow, ws), ws.llm_api_base or settings.llm_api_base
+    if key is None and api_base and model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
+        # Self-hosted OpenAI-compatible servers (vLLM, Ollama, LM Studio) need no key, but the client wants one.
+        key = "no-key-needed"
     config = LLMConfig(
-        model=model_name(uow, ws), api_base=ws.llm_api_base or settings.llm_api_base, api_key=key,
+        model=model, api_base=api_base, api_key=key,
         timeout=settings.llm_timeout, max_retries=settings.llm_max_retries,
         temperature=ws.llm_temperature if ws.llm_temperature is not None else settings.llm_temperature,
         context_window_fallback=settings.llm_context_window,
