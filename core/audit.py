@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from core.models import AuditEvent, Notification, Ticket, User
@@ -43,19 +44,24 @@ def record(
     )
     uow.session.add(event)
     uow.session.flush()
-    if notify and ticket is not None and action in NOTIFY_TEXT:
-        text = f"{NOTIFY_TEXT[action]}: {ticket.name}"[:500]
-        for follower in ticket.followers:
-            if actor is not None and follower.id == actor.id:
-                continue
-            uow.session.add(
-                Notification(
-                    user_id=follower.id,
-                    ticket_id=ticket.id,
-                    event_id=event.id,
-                    action=action,
-                    text=text,
-                    created_at=uow.now(),
-                )
-            )
+    if notify and ticket is not None:
+        uow.session.add_all(follower_notifications(uow, actor=actor, action=action, events=[(event.id, ticket)]))
     return event
+
+
+def follower_notifications(
+    uow: UnitOfWork, *, actor: User | None, action: str, events: Iterable[tuple[int, Ticket]]
+) -> list[Notification]:
+    """Notification rows for events already written in bulk as (event id, ticket); never for the actor."""
+    if action not in NOTIFY_TEXT:
+        return []
+    rows: list[Notification] = []
+    for event_id, ticket in events:
+        text = f"{NOTIFY_TEXT[action]}: {ticket.name}"[:500]
+        rows.extend(
+            Notification(user_id=follower.id, ticket_id=ticket.id, event_id=event_id, action=action, text=text,
+                         created_at=uow.now())
+            for follower in ticket.followers
+            if actor is None or follower.id != actor.id
+        )
+    return rows

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DeskpilotError(Exception):
     """Base class: a machine-readable `code` and a message an agent can read."""
 
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, **detail: object) -> None:
+    def __init__(self, message: str, *, code: str | None = None, **detail: Any) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -43,7 +45,7 @@ class ValidationFailed(DeskpilotError):
 
     code = "validation_error"
 
-    def __init__(self, message: str, *, field: str, **detail: object) -> None:
+    def __init__(self, message: str, *, field: str, **detail: Any) -> None:
         super().__init__(message, field=field, **detail)
         self.field = field
 
@@ -73,7 +75,7 @@ class LLMTimeout(LLMError):
 class LLMRateLimited(LLMError):
     code = "ai_rate_limited"
 
-    def __init__(self, message: str, *, retry_after: int = 30, **detail: object) -> None:
+    def __init__(self, message: str, *, retry_after: int = 30, **detail: Any) -> None:
         super().__init__(message, retry_after=retry_after, **detail)
         self.retry_after = retry_after
 
@@ -89,6 +91,6 @@ class LLMBadAnswer(LLMError):
 class RateLimited(DeskpilotError):
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: int = 60, **detail: object) -> None:
+    def __init__(self, message: str, *, retry_after: int = 60, **detail: Any) -> None:
         super().__init__(message, retry_after=retry_after, **detail)
         self.retry_after = retry_after

@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
 
-from core.audit import NOTIFY_TEXT
+from core.audit import NOTIFY_TEXT, follower_notifications  # noqa: F401  (re-exported)
 from core.errors import ValidationFailed
-from core.models import Notification, Ticket, User
+from core.models import Notification, User
 from core.permissions import require
 from core.uow import UnitOfWork
 
 MAX_LIMIT = 200
 MAX_MARK_IDS = 1000
-
-
-def follower_notifications(
-    uow: UnitOfWork, *, actor: User | None, action: str, events: Iterable[tuple[int, Ticket]]
-) -> list[Notification]:
-    """Notification rows for events already written in bulk as (event id, ticket); never for the actor."""
-    if action not in NOTIFY_TEXT:
-        return []
-    rows: list[Notification] = []
-    for event_id, ticket in events:
-        text = f"{NOTIFY_TEXT[action]}: {ticket.name}"[:500]
-        rows.extend(
-            Notification(user_id=follower.id, ticket_id=ticket.id, event_id=event_id, action=action, text=text,
-                         created_at=uow.now())
-            for follower in ticket.followers
-            if actor is None or follower.id != actor.id
-        )
-    return rows
 
 
 def unread_count(uow: UnitOfWork, user: User) -> int:

@@ -289,7 +289,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
                                field="cursor") from exc
 
 
-def _view_filter(stmt: Select[tuple[Ticket]], view: str, actor: User) -> Select[tuple[Ticket]]:
+def _view_filter(stmt: Select[Ticket], view: str, actor: User) -> Select[Ticket]:
     live = and_(Ticket.deleted_at.is_(None), Ticket.merged_into_id.is_(None))
     if view == "all":
         return stmt.where(live)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI
 
 from core.config import Settings
 from core.db import make_engine, make_session_factory
 from core.models import utcnow
+from core.purge import start_purge_scheduler
 from plugin import errors
 from plugin.api import router as api_router
 from plugin.deps import AppState
@@ -21,7 +24,17 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     settings = settings or Settings()
     manifest = load_manifest()
     engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = start_purge_scheduler(app.state.deskpilot)
+        try:
+            yield
+        finally:
+            stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="deskpilot",
         version=manifest.version,
         description="AI-assisted help desk tickets: REST API v1. Authenticate with `Authorization: Bearer <token>`.",
@@ -44,4 +57,17 @@ def mount(host_app: FastAPI, prefix: str | None = None, settings: Settings | Non
     manifest = load_manifest()
     app = create_app(settings)
     host_app.mount(prefix or manifest.mount_prefix, app)
+    # Starlette does not run a mounted app's lifespan, so the purge scheduler rides on the host's.
+    host_lifespan = host_app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(host: Any) -> AsyncIterator[Any]:
+        stop = start_purge_scheduler(app.state.deskpilot)
+        try:
+            async with host_lifespan(host) as state:
+                yield state
+        finally:
+            stop()
+
+    host_app.router.lifespan_context = lifespan
     return app

@@ -13,13 +13,13 @@ users_app = typer.Typer(help="Manage users (agents).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings():
     from core.config import Settings
 
     return Settings()
 
 
-def _uow():  # type: ignore[no-untyped-def]
+def _uow():
     from core.db import make_engine, make_session_factory
     from core.uow import UnitOfWork
 

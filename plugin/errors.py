@@ -36,7 +36,7 @@ STATUS: dict[type[errors.DeskpilotError], int] = {
 def status_for(exc: errors.DeskpilotError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 400
 
 

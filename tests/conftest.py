@@ -97,7 +97,7 @@ def server(database: str, clock: Clock) -> Iterator[LiveServer]:
     """deskpilot served over real HTTP on 127.0.0.1, one per backend."""
     from plugin.app import create_app
 
-    settings = Settings(database_url=database, llm_max_retries=0, llm_timeout=10)
+    settings = Settings(database_url=database, llm_max_retries=0, llm_timeout=10, purge_interval_seconds=0)
     live = LiveServer(create_app(settings, clock=clock)).start()
     yield live
     live.stop()

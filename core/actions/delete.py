@@ -10,9 +10,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import selectinload
 
 from core import audit
+from core.audit import follower_notifications
 from core.errors import Conflict, InvalidAction, ValidationFailed
 from core.models import AuditEvent, Ticket, User
-from core.notifications import follower_notifications
 from core.permissions import require
 from core.tickets import ALIAS_DEPTH_LIMIT, resolve_ticket
 from core.uow import UnitOfWork

@@ -63,10 +63,13 @@ def parse_names(text: str, *, count: int, exclude: Sequence[str] = ()) -> list[s
     """Names from a JSON answer, or from a plain list when the model ignored the format."""
     data = _json_object(text)
     raw: list[str]
-    if data is not None and isinstance(data.get("suggestions"), list):
-        raw = [str(item) for item in data["suggestions"]]
+    suggestions = data.get("suggestions") if data is not None else None
+    if isinstance(suggestions, list):
+        raw = [str(item) for item in suggestions]
     else:
-        raw = [line for line in text.splitlines() if line.strip() and not line.strip().startswith(("{", "}"))]
+        lines = [line for line in text.splitlines() if line.strip() and not line.strip().startswith(("{", "}"))]
+        listed = [line for line in lines if _BULLET.match(line)]
+        raw = listed or [line for line in lines if not line.rstrip().endswith(":")]
     seen = {e.casefold().strip() for e in exclude}
     names: list[str] = []
     for item in raw:
@@ -85,7 +88,9 @@ def parse_names(text: str, *, count: int, exclude: Sequence[str] = ()) -> list[s
 def parse_summary(text: str) -> str:
     """The summary text from a JSON answer or plain prose, tags stripped and length capped."""
     data = _json_object(text)
-    value = str(data["summary"]) if data is not None and "summary" in data else text
+    if data is not None and not isinstance(data.get("summary"), str):
+        raise LLMBadAnswer("The AI model answered without a summary; try Regenerate.")
+    value = str(data["summary"]) if data is not None else text
     value = _TAG.sub(" ", value)
     value = _CONTROL.sub(lambda m: "\n" if m.group(0) == "\n" else " ", value)
     value = re.sub(r"[*_`#]+", "", value)

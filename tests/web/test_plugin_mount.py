@@ -19,7 +19,7 @@ def test_mounted_plugin_serves_its_api_under_the_prefix(db_url: str, uow_factory
     def ping() -> dict[str, str]:
         return {"host": "yes"}
 
-    mount(host, "/helpdesk", settings=Settings(database_url=db_url))
+    mount(host, "/helpdesk", settings=Settings(database_url=db_url, purge_interval_seconds=0))
     _, token = create_user(uow_factory, "mounted@desk.example")
     live = LiveServer(host).start()
     try:
