@@ -43,7 +43,7 @@ def record(
         detail=detail or {},
     )
     uow.session.add(event)
-    uow.session.flush()
+    uow.flush()
     if notify and ticket is not None:
         uow.session.add_all(follower_notifications(uow, actor=actor, action=action, events=[(event.id, ticket)]))
     return event

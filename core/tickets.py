@@ -61,7 +61,8 @@ def writable_ticket(uow: UnitOfWork, ticket_id: int) -> Ticket:
     return ticket
 
 
-def _check_status(pipeline: str, status: str) -> None:
+def check_status(pipeline: str, status: str) -> None:
+    """Refuse a pipeline or status that does not exist."""
     if pipeline not in PIPELINES:
         raise ValidationFailed(f"Unknown pipeline '{pipeline}'.", field="pipeline")
     statuses = PIPELINES[pipeline]["statuses"]
@@ -72,13 +73,14 @@ def _check_status(pipeline: str, status: str) -> None:
         )
 
 
-def _check_owner(uow: UnitOfWork, owner_id: int | None, field: str = "owner_id") -> User | None:
-    if owner_id is None:
+def check_user(uow: UnitOfWork, user_id: int | None, field: str = "owner_id", label: str = "Owner") -> User | None:
+    """The active user with this id (None stays None), or a validation error naming `field`."""
+    if user_id is None:
         return None
-    owner = uow.session.get(User, owner_id)
-    if owner is None or not owner.is_active:
-        raise ValidationFailed(f"Owner {owner_id} is not a user.", field=field)
-    return owner
+    user = uow.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise ValidationFailed(f"{label} {user_id} is not a user.", field=field)
+    return user
 
 
 def find_or_create_contact(uow: UnitOfWork, data: ContactIn | None, *, fallback_name: str = "") -> Contact | None:
@@ -127,8 +129,8 @@ def create_ticket(*, uow: UnitOfWork, actor: User | None, data: TicketCreate) ->
     """Create a ticket in the help desk with its first conversation and messages."""
     if actor is not None:
         require(actor, "ticket.create")
-    _check_status(data.pipeline, data.status)
-    owner = _check_owner(uow, data.owner_id)
+    check_status(data.pipeline, data.status)
+    owner = check_user(uow, data.owner_id)
     now = uow.now()
     first_sender = next((m for m in data.messages if m.direction == "incoming"), None)
     contact_in = data.contact or (
@@ -185,12 +187,12 @@ def update_ticket(*, uow: UnitOfWork, actor: User, ticket_id: int, data: TicketU
         if required in fields and getattr(data, required) is None:
             raise ValidationFailed(f"{required} cannot be empty.", field=required)
     if "owner_id" in fields:
-        _check_owner(uow, data.owner_id)
+        check_user(uow, data.owner_id)
     pipeline = data.pipeline if "pipeline" in fields else ticket.pipeline
     status = data.status if "status" in fields else ticket.status
     if "pipeline" in fields or "status" in fields:
         assert pipeline is not None and status is not None
-        _check_status(pipeline, status)
+        check_status(pipeline, status)
     changes: dict[str, Any] = {}
     for field in sorted(fields):
         old, new = getattr(ticket, field), getattr(data, field)

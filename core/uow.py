@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
 
@@ -60,10 +61,23 @@ class UnitOfWork:
         """Run `hook` once the transaction has committed (e.g. send email)."""
         self._after_commit.append(hook)
 
+    def flush(self) -> None:
+        """Flush now; a row a concurrent action changed first becomes a `Conflict`, as at commit."""
+        with self._conflicts():
+            self.session.flush()
+
     def commit(self) -> None:
         """Commit; a concurrent change to the same rows becomes a `Conflict`."""
-        try:
+        with self._conflicts():
             self.session.commit()
+        hooks, self._after_commit = self._after_commit, []
+        for hook in hooks:
+            hook()
+
+    @contextmanager
+    def _conflicts(self) -> Iterator[None]:
+        try:
+            yield
         except StaleDataError as exc:
             self.session.rollback()
             raise Conflict("The ticket was changed by someone else; reload and try again.") from exc
@@ -75,9 +89,6 @@ class UnitOfWork:
             if _is_serialization_failure(exc):
                 raise Conflict("A concurrent change won; reload and try again.") from exc
             raise
-        hooks, self._after_commit = self._after_commit, []
-        for hook in hooks:
-            hook()
 
     def rollback(self) -> None:
         self.session.rollback()

@@ -7,16 +7,14 @@ from typing import TypeVar
 
 from pydantic import Field
 from sqlalchemy import update
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 
 from core import audit
-from core.errors import Conflict, InvalidAction, NotFound, ValidationFailed
+from core.errors import InvalidAction, NotFound, ValidationFailed
 from core.models import AuditEvent, Notification, Ticket, User
 from core.permissions import require
 from core.schemas import Strict
 from core.tickets import resolve_ticket
-from core.uow import UnitOfWork, _is_serialization_failure
+from core.uow import UnitOfWork
 
 Row = TypeVar("Row", bound=object)
 
@@ -28,26 +26,12 @@ class MergeRequest(Strict):
     primary_id: int
 
 
-def flush_or_conflict(uow: UnitOfWork) -> None:
-    """Flush now; a row a concurrent action changed first becomes a `Conflict`, as at commit."""
-    try:
-        uow.session.flush()
-    except StaleDataError as exc:
-        uow.rollback()
-        raise Conflict("A ticket involved was changed by someone else; reload and try again.") from exc
-    except OperationalError as exc:
-        if not _is_serialization_failure(exc):
-            raise
-        uow.rollback()
-        raise Conflict("A concurrent change won; reload and try again.") from exc
-
-
 def claim_tickets(uow: UnitOfWork, *tickets: Ticket) -> None:
     """Bump the tickets' versions and flush, so of two actions racing on one ticket the later gets a `Conflict`."""
     for ticket in tickets:
         # Explicit: a touch alone may write nothing when the clock has not moved.
         ticket.version = ticket.version + 1
-    flush_or_conflict(uow)
+    uow.flush()
 
 
 def merge_tickets(*, uow: UnitOfWork, actor: User, ticket_ids: list[int], primary_id: int) -> Ticket:
@@ -82,7 +66,7 @@ def merge_tickets(*, uow: UnitOfWork, actor: User, ticket_ids: list[int], primar
     for old in (primary, secondary):
         old.merged_into_id = merged.id
         old.updated_at = now
-    flush_or_conflict(uow)
+    uow.flush()
     merged.conversations = _union(primary.conversations, secondary.conversations)
     old_ids = [primary.id, secondary.id]
     for model in (AuditEvent, Notification):
@@ -90,7 +74,7 @@ def merge_tickets(*, uow: UnitOfWork, actor: User, ticket_ids: list[int], primar
             update(model).where(model.ticket_id.in_(old_ids)).values(ticket_id=merged.id)
             .execution_options(synchronize_session=False)
         )
-    flush_or_conflict(uow)
+    uow.flush()
     audit.record(uow, actor=actor, action="ticket.merged", ticket=merged,
                  detail={"primary_id": primary.id, "secondary_id": secondary.id,
                          "requested_ids": list(ticket_ids)})

@@ -9,12 +9,12 @@ from pydantic import Field
 from sqlalchemy import CursorResult, update
 
 from core import audit
-from core.actions.merge import claim_tickets, flush_or_conflict
+from core.actions.merge import claim_tickets
 from core.errors import Conflict, InvalidAction, NotFound, ValidationFailed
 from core.models import DEFAULT_PIPELINE, HELP_DESK, INBOX, Conversation, Inbox, Ticket, User
 from core.permissions import require
 from core.schemas import MessageIn, Strict
-from core.tickets import _check_owner, _check_status, add_message_row
+from core.tickets import add_message_row, check_status, check_user
 from core.uow import UnitOfWork
 
 Place = Literal["help_desk"] | int
@@ -76,7 +76,7 @@ def move_conversation(
     if comment:
         internal_note = MessageIn.model_validate({"direction": "comment", "text": comment})
         note = add_message_row(uow, conversation, internal_note, author=actor)
-    flush_or_conflict(uow)
+    uow.flush()
     if created:
         assert ticket is not None
         audit.record(uow, actor=actor, action="ticket.created", ticket=ticket, conversation_id=conversation.id,
@@ -120,15 +120,12 @@ def _pipeline_and_status(ticket: Ticket | None, pipeline: str | None, status: st
     if status is None and new_pipeline != current[0]:
         raise ValidationFailed(f"Choose a status in pipeline '{new_pipeline}'.", field="status")
     new_status = status or current[1]
-    _check_status(new_pipeline, new_status)
+    check_status(new_pipeline, new_status)
     return new_pipeline, new_status
 
 
 def _check_assignee(uow: UnitOfWork, assignee_id: int | None) -> User | None:
-    try:
-        return _check_owner(uow, assignee_id, field="assignee_id")
-    except ValidationFailed as exc:
-        raise ValidationFailed(f"Assignee {assignee_id} is not a user.", field="assignee_id") from exc
+    return check_user(uow, assignee_id, field="assignee_id", label="Assignee")
 
 
 def _claim_conversation(uow: UnitOfWork, conversation: Conversation) -> None:

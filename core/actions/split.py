@@ -11,7 +11,7 @@ from core.errors import InvalidAction, ValidationFailed
 from core.models import DEFAULT_PIPELINE, HELP_DESK, Conversation, Message, Ticket, User
 from core.permissions import require
 from core.schemas import Category, Priority, Strict
-from core.tickets import _check_owner, _check_status, writable_ticket
+from core.tickets import check_status, check_user, writable_ticket
 from core.uow import UnitOfWork
 
 
@@ -139,7 +139,7 @@ def _check_channel(uow: UnitOfWork, source: Conversation) -> None:
 def _checked_owner(uow: UnitOfWork, details: SplitTicketDetails) -> User | None:
     """Validate the new ticket's status and owner; errors name the nested field (`ticket.status`)."""
     try:
-        _check_status(details.pipeline, details.status)
-        return _check_owner(uow, details.owner_id)
+        check_status(details.pipeline, details.status)
+        return check_user(uow, details.owner_id)
     except ValidationFailed as exc:
         raise ValidationFailed(exc.message, field=f"ticket.{exc.field}") from exc
