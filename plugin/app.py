@@ -16,6 +16,7 @@ from core.purge import start_purge_scheduler
 from plugin import errors
 from plugin.api import router as api_router
 from plugin.deps import AppState
+from plugin.hubspot import router as hubspot_router
 from plugin.manifest import load_manifest
 
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         return {"status": "ok", "version": manifest.version}
 
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(hubspot_router)  # HubSpot-compatible /crm/v3 and /crm/v4 (docs/hubspot.md)
     return app
 
 
