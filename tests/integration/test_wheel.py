@@ -27,8 +27,9 @@ def test_wheel_installs_and_ships_manifest_and_prompts(tmp_path: Path) -> None:
     # Dependencies come from the project's venv (read-only, via a path entry); the project itself only
     # from the wheel: the editable-install hook in that venv is a .pth file, which a path entry does not run.
     Path(site, "_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", site, str(wheel)],
-                   check=True, capture_output=True)
+    # pip's --python installs into the new venv as if run there: package files and the console script.
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "--quiet",
+                    str(wheel)], check=True, capture_output=True)
     work = tmp_path / "elsewhere"
     work.mkdir()
     probe = (
