@@ -7,7 +7,9 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from core.config import Settings
 from core.db import make_engine, make_session_factory
@@ -18,6 +20,8 @@ from plugin.api import router as api_router
 from plugin.deps import AppState
 from plugin.hubspot import router as hubspot_router
 from plugin.manifest import load_manifest
+from plugin.web import STATIC_DIR
+from plugin.web import router as web_router
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utcnow) -> FastAPI:
@@ -51,6 +55,13 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
 
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(hubspot_router)  # HubSpot-compatible /crm/v3 and /crm/v4 (docs/hubspot.md)
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> RedirectResponse:
+        return RedirectResponse(request.scope.get("root_path", "") + "/helpdesk", status_code=307)
+
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 
