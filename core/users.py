@@ -112,7 +112,9 @@ def get_user(*, uow: UnitOfWork, user_id: int) -> User:
     return user
 
 
-def list_users(*, uow: UnitOfWork) -> list[User]:
+def list_users(*, uow: UnitOfWork, actor: User) -> list[User]:
+    """Every user with their permissions (super admins only)."""
+    require(actor, "users.manage")
     return list(uow.session.scalars(select(User).order_by(User.id)))
 
 

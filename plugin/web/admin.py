@@ -25,7 +25,8 @@ Checkbox = Annotated[str | None, Form(max_length=10)]  # an unticked HTML checkb
 def admin_page(request: Request, uow: UoW, user: PageUser) -> Response:
     settings = workspace.view_ai_settings(uow=uow, actor=user)  # refuses everyone but super admins
     return render(request, "admin/page.html", chrome(
-        uow, user, settings=settings, model=service.model_name(uow, settings), users=users.list_users(uow=uow),
+        uow, user, settings=settings, model=service.model_name(uow, settings),
+        users=users.list_users(uow=uow, actor=user),
         ai_labels=AI_SETTING_LABELS, flags=FLAGS, default_model=uow.settings.llm_model))
 
 
