@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,3 +29,22 @@ class Settings(BaseSettings):
     retention_days: int = Field(90, ge=1)
     purge_interval_seconds: int = Field(3600, ge=0)
     mount_prefix: str = "/helpdesk"
+    # Outbound email. Without smtp_host, replies wait in the queue ("SMTP is not configured").
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "deskpilot@localhost"
+    smtp_timeout: float = Field(30.0, gt=0)
+    smtp_max_attempts: int = Field(3, ge=1, le=20)
+    smtp_retry_backoff: float = Field(2.0, ge=0)  # seconds before the 2nd attempt; x4 for each later one
+    mail_queue_interval_seconds: int = Field(60, ge=0)  # rescan for queued replies (0: only when kicked)
+    # Attachments.
+    attachments_store: Literal["disk", "database"] = "disk"
+    attachments_dir: str = "./deskpilot-attachments"
+    max_attachment_bytes: int = Field(10_000_000, gt=0)
+    attachment_allowed_types: list[str] = Field(default_factory=lambda: [
+        "image/png", "image/jpeg", "image/gif", "application/pdf", "application/zip", "text/plain",
+    ])

@@ -8,6 +8,7 @@ from typing import Literal
 from sqlalchemy import select
 
 from core import audit
+from core.attachments import Upload, keep_what_fits
 from core.mail.parse import ParsedEmail, parse_email, thread_keys
 from core.models import HELP_DESK, Conversation, Message, Ticket, User
 from core.permissions import require
@@ -43,6 +44,12 @@ def _message_in(parsed: ParsedEmail) -> MessageIn:
     )
 
 
+def _keep_files(uow: UnitOfWork, message: Message, parsed: ParsedEmail) -> dict[str, object]:
+    """Attach the email's files; ones over the limits are left out (never the email) and named in the audit."""
+    dropped = keep_what_fits(uow, message, [Upload(a.filename, a.data) for a in parsed.attachments])
+    return {"attachments_dropped": dropped} if dropped else {}
+
+
 def _thread(uow: UnitOfWork, parsed: ParsedEmail) -> Conversation | None:
     keys = thread_keys(parsed)
     if not keys:
@@ -68,20 +75,22 @@ def ingest_email(*, uow: UnitOfWork, actor: User | None, parsed: ParsedEmail) ->
         if conversation.spam_at is not None:
             message = add_message_row(uow, conversation, data, author=None, email_message_id=parsed.message_id,
                                       in_reply_to=parsed.in_reply_to)
+            files = _keep_files(uow, message, parsed)
             uow.session.flush()
             audit.record(uow, actor=actor, action="email.received_in_spam", ticket_id=conversation.ticket_id,
-                         conversation_id=conversation.id, detail={"message_id": message.id}, notify=False)
+                         conversation_id=conversation.id, detail={"message_id": message.id, **files}, notify=False)
             uow.commit()
             return IntakeResult("spam", conversation.ticket_id, conversation.id, message.id)
         if ticket is None or not ticket.is_deleted:
             message = add_message_row(uow, conversation, data, author=None, email_message_id=parsed.message_id,
                                       in_reply_to=parsed.in_reply_to)
+            files = _keep_files(uow, message, parsed)
             uow.session.flush()
             if ticket is not None and conversation.location == HELP_DESK:
                 ticket.unread = True
                 ticket.touch(uow.now())
-            audit.record(uow, actor=actor, action="message.incoming", ticket=ticket,
-                         conversation_id=conversation.id, detail={"message_id": message.id, "via": "email"})
+            audit.record(uow, actor=actor, action="message.incoming", ticket=ticket, conversation_id=conversation.id,
+                         detail={"message_id": message.id, "via": "email", **files})
             uow.commit()
             outcome: Outcome = "threaded" if conversation.location == HELP_DESK else "inbox"
             return IntakeResult(outcome, ticket.id if ticket else None, conversation.id, message.id)
@@ -104,8 +113,9 @@ def _new_ticket(uow: UnitOfWork, actor: User | None, parsed: ParsedEmail, data: 
     uow.session.add_all([ticket, conversation])
     message = add_message_row(uow, conversation, data, author=None, email_message_id=parsed.message_id,
                               in_reply_to=parsed.in_reply_to)
+    files = _keep_files(uow, message, parsed)
     uow.session.flush()
-    detail: dict[str, object] = {"channel": "email", "via": "email", "message_id": message.id}
+    detail: dict[str, object] = {"channel": "email", "via": "email", "message_id": message.id, **files}
     if reply_to_deleted is not None:
         detail["reply_to_deleted_ticket_id"] = reply_to_deleted.id
         audit.record(uow, actor=actor, action="email.reply_to_deleted", ticket_id=reply_to_deleted.id,

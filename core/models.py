@@ -14,10 +14,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -26,6 +28,7 @@ PRIORITIES = ("LOW", "MEDIUM", "HIGH", "URGENT")
 CATEGORIES = ("PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST", "GENERAL_INQUIRY")
 CHANNELS = ("email", "chat", "form", "phone")
 DIRECTIONS = ("incoming", "outgoing", "comment")
+DELIVERY_STATUSES = ("queued", "sent", "failed")  # None: nothing to deliver (notes, incoming, phone, form)
 DEFAULT_PIPELINE = "support"
 PIPELINES: dict[str, dict[str, Any]] = {
     "support": {
@@ -107,6 +110,7 @@ class User(Base):
     delete_tickets: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    email_notifications: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -260,8 +264,43 @@ class Message(Base):
     email_message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
     in_reply_to: Mapped[str | None] = mapped_column(String(998))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivery_status: Mapped[str | None] = mapped_column(String(20), index=True)
+    delivery_error: Mapped[str | None] = mapped_column(String(1000))
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sent_via_smtp_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    # selectin: a thread lists every message's attachments, so load them in one query, not one per message.
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", order_by="Attachment.id", lazy="selectin", cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Attachment(Base):
+    """A file on a message; the bytes live in an attachment store under `storage_key`."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    message_id: Mapped[int] = mapped_column(IdType, ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class AttachmentBlob(Base):
+    """Attachment bytes for the database store (the disk store keeps files instead)."""
+
+    __tablename__ = "attachment_blobs"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditEvent(Base):

@@ -7,13 +7,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select, update
 
 from core.actions.delete import chunks
+from core.attachments import store_for
 from core.config import Settings
-from core.models import Conversation, Ticket
+from core.models import Attachment, Conversation, Message, Ticket
 from core.tickets import ALIAS_DEPTH_LIMIT
 from core.uow import UnitOfWork
 
@@ -41,6 +42,16 @@ def _alias_ids(uow: UnitOfWork, ticket_ids: list[int]) -> list[int]:
     return found
 
 
+def _attachment_keys(uow: UnitOfWork, spam: Any, ticket_ids: list[int]) -> list[str]:
+    """Storage keys of the files on messages about to be purged."""
+    base = select(Attachment.storage_key).join(Message, Attachment.message_id == Message.id).join(
+        Conversation, Message.conversation_id == Conversation.id)
+    keys = set(uow.session.scalars(base.where(spam)))
+    for part in chunks(ticket_ids):
+        keys.update(uow.session.scalars(base.where(Conversation.ticket_id.in_(part))))
+    return sorted(keys)
+
+
 def purge(*, uow: UnitOfWork, now: datetime | None = None) -> PurgeResult:
     """Delete tickets deleted (trash or spam) and conversations marked spam before the retention cutoff."""
     cutoff = (now or uow.now()) - timedelta(days=uow.settings.retention_days)
@@ -51,6 +62,7 @@ def purge(*, uow: UnitOfWork, now: datetime | None = None) -> PurgeResult:
         select(Ticket.id).where(Ticket.deleted_at < cutoff, Ticket.merged_into_id.is_(None)).order_by(Ticket.id)
     ))
     aliases = _alias_ids(uow, ticket_ids)
+    doomed_files = _attachment_keys(uow, spam, aliases + ticket_ids)
     # Messages go with their conversation, and conversations, followers and associations with their
     # ticket, through ON DELETE CASCADE; audit events hold plain ids and stay as history.
     session.execute(delete(Conversation).where(spam).execution_options(synchronize_session=False))
@@ -60,6 +72,8 @@ def purge(*, uow: UnitOfWork, now: datetime | None = None) -> PurgeResult:
                         .execution_options(synchronize_session=False))
     for part in chunks(aliases + ticket_ids):
         session.execute(delete(Ticket).where(Ticket.id.in_(part)).execution_options(synchronize_session=False))
+    # Attachment rows cascade with their messages; their bytes go too (on disk: once the commit has happened).
+    store_for(uow.settings).discard(uow, doomed_files)
     uow.commit()
     if ticket_ids or conversations:
         log.info("purged %d tickets and %d spam conversations older than %s", len(ticket_ids), conversations,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,9 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from core import audit
+from core.attachments import Upload, attach_all
 from core.errors import Conflict, InvalidAction, NotFound, ValidationFailed
+from core.mail.outbound import prepare_delivery
 from core.models import (
     HELP_DESK,
     PIPELINES,
@@ -250,8 +253,10 @@ def set_read_state(*, uow: UnitOfWork, actor: User, ticket_id: int, unread: bool
     return ticket
 
 
-def add_message(*, uow: UnitOfWork, actor: User, conversation_id: int, data: MessageIn) -> Message:
-    """Add a message to a conversation; an incoming one makes its ticket unread and notifies followers."""
+def add_message(
+    *, uow: UnitOfWork, actor: User, conversation_id: int, data: MessageIn, files: Sequence[Upload] = ()
+) -> Message:
+    """Add a message (with files); an incoming one marks the ticket unread, a reply is queued for delivery."""
     require(actor, "message.create")
     conversation = uow.session.get(Conversation, conversation_id)
     if conversation is None:
@@ -262,6 +267,8 @@ def add_message(*, uow: UnitOfWork, actor: User, conversation_id: int, data: Mes
     if ticket is not None and ticket.is_deleted:
         raise InvalidAction(f"Ticket {ticket.id} is in the trash; restore it first.")
     message = add_message_row(uow, conversation, data, author=actor)
+    attach_all(uow, message, files)
+    prepare_delivery(uow, conversation, message)  # email replies are sent after the commit; notes never
     uow.session.flush()
     if ticket is not None:
         ticket.touch(uow.now())

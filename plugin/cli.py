@@ -133,6 +133,65 @@ def purge() -> None:
     typer.echo(f"Purged {result.tickets} tickets and {result.conversations} spam conversations.")
 
 
+def _serve_smtp(handler: object, host: str, port: int, max_bytes: int, banner: str) -> None:
+    import threading
+
+    from core.mail.smtp_server import make_controller
+
+    controller = make_controller(handler, host=host, port=port, max_bytes=max_bytes)
+    try:
+        controller.start()
+    except Exception as exc:  # port taken, bad interface, ...
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(banner)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
+@app.command("mail-server")
+def mail_server(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="SMTP port to listen on.")] = 2525,
+) -> None:
+    """Receive email over SMTP into the help desk (the same intake as POST /inbound/email)."""
+    from core.db import make_engine, make_session_factory
+    from core.mail import queue
+    from core.mail.smtp_server import IntakeHandler
+    from core.models import utcnow
+    from core.uow import UnitOfWork
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    stop_queue = queue.start(engine, settings, utcnow)  # follow notifications by email for inbound mail
+    handler = IntakeHandler(lambda: UnitOfWork(factory, settings=settings))
+    try:
+        _serve_smtp(handler, host, port, settings.max_email_bytes,
+                    f"deskpilot mail server on smtp://{host}:{port} (limit {settings.max_email_bytes:,} bytes); "
+                    "Ctrl+C stops it.")
+    finally:
+        stop_queue()
+
+
+@app.command("mail-sink")
+def mail_sink(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="SMTP port to listen on.")] = 1025,
+) -> None:
+    """A local SMTP server that prints every email it gets, instead of delivering it (for demos)."""
+    import sys
+
+    from core.mail.smtp_server import PrintingHandler
+
+    _serve_smtp(PrintingHandler(sys.stdout), host, port, 50_000_000,
+                f"Printing every email sent to smtp://{host}:{port}; Ctrl+C stops it.")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

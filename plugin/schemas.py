@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from core import tickets as ticket_service
-from core.models import Conversation, Inbox, Message, Ticket, User
+from core.models import Attachment, Conversation, Inbox, Message, Ticket, User
 from core.uow import UnitOfWork
 
 
@@ -99,6 +99,18 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+    @classmethod
+    def build(cls, attachment: Attachment) -> AttachmentOut:
+        return cls(id=attachment.id, filename=attachment.filename, content_type=attachment.content_type,
+                   size=attachment.size)
+
+
 class MessageOut(BaseModel):
     id: int
     conversation_id: int
@@ -112,6 +124,11 @@ class MessageOut(BaseModel):
     sent_at: datetime
     email_message_id: str | None
     in_reply_to: str | None
+    delivery_status: str | None  # queued | sent | failed; None when there is nothing to deliver
+    delivery_error: str | None
+    delivery_attempts: int
+    sent_via_smtp_at: datetime | None
+    attachments: list[AttachmentOut]
 
     @classmethod
     def build(cls, message: Message) -> MessageOut:
@@ -120,6 +137,9 @@ class MessageOut(BaseModel):
             sender_name=message.sender_name, sender_email=message.sender_email, author_id=message.author_id,
             subject=message.subject, text=message.text, html=message.html, sent_at=message.sent_at,
             email_message_id=message.email_message_id, in_reply_to=message.in_reply_to,
+            delivery_status=message.delivery_status, delivery_error=message.delivery_error,
+            delivery_attempts=message.delivery_attempts or 0, sent_via_smtp_at=message.sent_via_smtp_at,
+            attachments=[AttachmentOut.build(a) for a in message.attachments],
         )
 
 

@@ -33,7 +33,17 @@ MAX_MIME_PARTS = 500
 MAX_MIME_HEADER_BYTES = 8_192
 _MAX_TEXT_HEADER_CHARS = 8_192
 _MAX_ADDRESS_HEADER_CHARS = 16_384  # enough for ~1,000 recipients; longer is only read in part
+MAX_ATTACHMENTS = 100
 _MAX_MIME_DEPTH = 30
+
+
+@dataclass(frozen=True)
+class ParsedAttachment:
+    """A file carried by an email: its name and bytes (the declared type is a hint only, never trusted)."""
+
+    filename: str
+    declared_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class ParsedEmail:
     sent_at: datetime | None
     text: str
     html: str | None
+    attachments: tuple[ParsedAttachment, ...] = ()
 
 
 def parse_email(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedEmail:
@@ -144,6 +155,7 @@ def _extract(msg: Message, *, has_separator: bool) -> ParsedEmail:
         sent_at=_sent_at(msg),
         text=text,
         html=html or None,
+        attachments=tuple(_collect_attachments(msg)),
     )
 
 
@@ -234,6 +246,50 @@ def _collect_bodies(part: Message, texts: list[str], htmls: list[str], *, depth:
         texts.append(_payload_text(part))
     elif content_type == "text/html":
         htmls.append(_payload_text(part))
+
+
+def _collect_attachments(msg: Message) -> list[ParsedAttachment]:
+    found: list[ParsedAttachment] = []
+
+    def walk(part: Message, depth: int) -> None:
+        if depth > _MAX_MIME_DEPTH or len(found) >= MAX_ATTACHMENTS:
+            return
+        content_type = part.get_content_type()
+        is_attachment = part.get_content_disposition() == "attachment"
+        if content_type == "message/rfc822" and is_attachment:  # a forwarded email travels as an .eml file
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                found.append(ParsedAttachment(_filename(part) or "forwarded.eml", content_type, inner[0].as_bytes()))
+            return
+        if part.is_multipart():
+            for sub in part.get_payload():
+                if isinstance(sub, Message):
+                    walk(sub, depth + 1)
+            return
+        # Bodies are text parts that are not marked as attachments; every other leaf part is a file.
+        if is_attachment or part.get_content_maintype() != "text":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                found.append(ParsedAttachment(_filename(part) or "attachment", content_type, payload))
+
+    try:
+        walk(msg, 0)
+    except Exception:  # a broken attachment must not cost the customer's message: keep what was found
+        pass
+    return found
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename() or ""
+    except Exception:  # malformed RFC 2231 parameters
+        name = ""
+    if "=?" in name:
+        try:
+            name = "".join(p if isinstance(p, str) else _decode_bytes(p, c) for p, c in decode_header(name))
+        except Exception:
+            pass
+    return _clean_header(str(name))[:MAX_NAME_CHARS]
 
 
 def _payload_text(part: Message) -> str:
