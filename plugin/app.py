@@ -10,9 +10,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from core.config import Settings
 from core.db import make_engine, make_session_factory
+from core.mail import queue as mail_queue
 from core.models import utcnow
 from core.purge import start_purge_scheduler
 from plugin import errors
@@ -24,6 +26,17 @@ from plugin.web import STATIC_DIR
 from plugin.web import router as web_router
 
 
+def start_background(state: AppState) -> Callable[[], None]:
+    """Start the purge scheduler and the mail queue (which rescans waiting replies); returns `stop`."""
+    stops = [start_purge_scheduler(state), mail_queue.start(state.engine, state.settings, state.clock)]
+
+    def stop() -> None:
+        for halt in reversed(stops):
+            halt()
+
+    return stop
+
+
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utcnow) -> FastAPI:
     """Build the app. The engine is made here, not in a lifespan, so the app also works when mounted."""
     settings = settings or Settings()
@@ -32,11 +45,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop = start_purge_scheduler(app.state.deskpilot)
+        stop = start_background(app.state.deskpilot)
         try:
             yield
         finally:
-            stop()
+            await run_in_threadpool(stop)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -70,17 +83,17 @@ def mount(host_app: FastAPI, prefix: str | None = None, settings: Settings | Non
     manifest = load_manifest()
     app = create_app(settings)
     host_app.mount(prefix or manifest.mount_prefix, app)
-    # Starlette does not run a mounted app's lifespan, so the purge scheduler rides on the host's.
+    # Starlette does not run a mounted app's lifespan, so the background work rides on the host's.
     host_lifespan = host_app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(host: Any) -> AsyncIterator[Any]:
-        stop = start_purge_scheduler(app.state.deskpilot)
+        stop = start_background(app.state.deskpilot)
         try:
             async with host_lifespan(host) as state:
                 yield state
         finally:
-            stop()
+            await run_in_threadpool(stop)
 
     host_app.router.lifespan_context = lifespan
     return app

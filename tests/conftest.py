@@ -93,11 +93,12 @@ def uow_factory(db_url: str, engine: Engine, clock: Clock) -> Callable[[], UnitO
 
 
 @pytest.fixture(scope="session")
-def server(database: str, clock: Clock) -> Iterator[LiveServer]:
+def server(database: str, clock: Clock, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """deskpilot served over real HTTP on 127.0.0.1, one per backend."""
     from plugin.app import create_app
 
-    settings = Settings(database_url=database, llm_max_retries=0, llm_timeout=10, purge_interval_seconds=0)
+    settings = Settings(database_url=database, llm_max_retries=0, llm_timeout=10, purge_interval_seconds=0,
+                        attachments_dir=str(tmp_path_factory.mktemp("attachments")))
     live = LiveServer(create_app(settings, clock=clock)).start()
     yield live
     live.stop()

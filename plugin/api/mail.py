@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -15,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from core import attachments
 from core.errors import PayloadTooLarge, ValidationFailed
-from core.mail import notify, outbox, queue
+from core.mail import notify, outbox
 from core.schemas import MessageIn, Strict
 from core.tickets import add_message
 from plugin.deps import CurrentUser, State, UoW
@@ -26,19 +25,8 @@ T = TypeVar("T")
 FORM_OVERHEAD = 1_000_000  # room for the text fields and multipart boundaries
 
 
-@asynccontextmanager
-async def _mail_queue(app: Any) -> AsyncIterator[None]:
-    """Start the app's mail queue with the server (it also picks up replies queued before a restart)."""
-    state = getattr(app.state, "deskpilot", None)
-    stop = queue.start(state.engine, state.settings, state.clock) if state is not None else None
-    try:
-        yield
-    finally:
-        if stop is not None:
-            await run_in_threadpool(stop)
-
-
-router = APIRouter(tags=["email"], lifespan=_mail_queue)
+# The mail queue is started with the server by plugin.app.start_background.
+router = APIRouter(tags=["email"])
 
 
 class OutboxItem(MessageOut):
