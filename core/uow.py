@@ -53,6 +53,10 @@ class UnitOfWork:
         if session is not None:
             session.rollback()
             session.close()
+        # A race can also surface outside flush()/commit(), e.g. a deadlock in a query's autoflush.
+        conflict = _as_conflict(exc) if exc is not None and not isinstance(exc, Conflict) else None
+        if conflict is not None:
+            raise conflict from exc
 
     def now(self) -> datetime:
         return self.clock()
@@ -78,20 +82,26 @@ class UnitOfWork:
     def _conflicts(self) -> Iterator[None]:
         try:
             yield
-        except StaleDataError as exc:
+        except (StaleDataError, IntegrityError, OperationalError) as exc:
             self.session.rollback()
-            raise Conflict("The ticket was changed by someone else; reload and try again.") from exc
-        except IntegrityError as exc:
-            self.session.rollback()
-            raise Conflict("The change conflicts with existing data; reload and try again.") from exc
-        except OperationalError as exc:
-            self.session.rollback()
-            if _is_serialization_failure(exc):
-                raise Conflict("A concurrent change won; reload and try again.") from exc
-            raise
+            conflict = _as_conflict(exc)
+            if conflict is None:
+                raise
+            raise conflict from exc
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+def _as_conflict(exc: BaseException) -> Conflict | None:
+    """The `Conflict` a lost race becomes, or None for errors that are not races."""
+    if isinstance(exc, StaleDataError):
+        return Conflict("The ticket was changed by someone else; reload and try again.")
+    if isinstance(exc, IntegrityError):
+        return Conflict("The change conflicts with existing data; reload and try again.")
+    if isinstance(exc, OperationalError) and _is_serialization_failure(exc):
+        return Conflict("A concurrent change won; reload and try again.")
+    return None
 
 
 def _is_serialization_failure(exc: OperationalError) -> bool:

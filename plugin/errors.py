@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import errors
+from plugin.openapi_doc import document_errors
 
 log = logging.getLogger("deskpilot")
 
@@ -55,7 +56,8 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers on an app."""
+    """Register the handlers on an app (and declare the error bodies in its OpenAPI schema)."""
+    document_errors(app)
 
     @app.exception_handler(errors.DeskpilotError)
     async def _domain(request: Request, exc: errors.DeskpilotError) -> JSONResponse:

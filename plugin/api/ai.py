@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from core import workspace
 from core.ai import service
-from core.models import WorkspaceSettings
+from core.models import User, WorkspaceSettings
 from core.permissions import ai_off_settings
+from core.ratelimit import AI_REQUESTS_PER_MINUTE, SlidingWindowLimiter
 from plugin.deps import CurrentUser, UoW
 
 router = APIRouter(tags=["ai"])
+_limiter_lock = threading.Lock()
+
+
+def ai_limiter(request: Request) -> SlidingWindowLimiter:
+    """The app's AI request limiter (one per app instance, so per server process)."""
+    state = request.app.state
+    with _limiter_lock:
+        limiter = getattr(state, "deskpilot_ai_limiter", None)
+        if limiter is None:
+            limiter = state.deskpilot_ai_limiter = SlidingWindowLimiter(limit=AI_REQUESTS_PER_MINUTE, window=60)
+    return limiter
+
+
+def ai_rate_limit(request: Request, user: CurrentUser) -> User:
+    """Dependency: the caller, unless they asked the AI too often (429 with Retry-After)."""
+    # created_at as well as id: an id a deleted test user had must not inherit its budget.
+    ai_limiter(request).hit((user.id, user.created_at), what="AI requests")
+    return user
+
+
+AIUser = Annotated[User, Depends(ai_rate_limit)]
 
 
 class NameRequest(BaseModel):
@@ -69,13 +93,13 @@ _FIELD = {"conversation_data": "ai_conversation_data", "copilot": "ai_copilot", 
 
 
 @router.post("/tickets/{ticket_id}/ai/name", response_model=NameOut)
-def suggest_names(ticket_id: int, uow: UoW, user: CurrentUser, body: NameRequest | None = None) -> NameOut:
+def suggest_names(ticket_id: int, uow: UoW, user: AIUser, body: NameRequest | None = None) -> NameOut:
     result = service.suggest_names(uow=uow, actor=user, ticket_id=ticket_id, exclude=(body.exclude if body else []))
     return NameOut(suggestions=result.suggestions, model=result.model)
 
 
 @router.post("/tickets/{ticket_id}/ai/summary", response_model=SummaryResult)
-def summarize(ticket_id: int, uow: UoW, user: CurrentUser) -> SummaryResult:
+def summarize(ticket_id: int, uow: UoW, user: AIUser) -> SummaryResult:
     ticket = service.summarize_ticket(uow=uow, actor=user, ticket_id=ticket_id)
     return SummaryResult(summary=ticket.summary_text or "", model=ticket.summary_model,
                          generated_at=ticket.summary_generated_at, covers_message_id=ticket.summary_covers_message_id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 
 from core import tickets
+from core.errors import ValidationFailed
 from core.schemas import AssociationChange, MessageIn, TicketCreate, TicketUpdate
 from plugin.deps import CurrentUser, UoW
 from plugin.schemas import ConversationOut, MessageOut, TicketOut, TicketPage
@@ -33,8 +34,24 @@ def get_ticket(ticket_id: int, uow: UoW, user: CurrentUser) -> TicketOut:
     return TicketOut.build(uow, tickets.get_ticket(uow=uow, actor=user, ticket_id=ticket_id), user)
 
 
+def _if_match_version(header: str) -> int:
+    """`If-Match: 3`, `"3"` or `W/"3"` -> 3 (the ticket's `version`)."""
+    tag = header.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise ValidationFailed("If-Match must be the ticket's version, e.g. If-Match: \"3\".", field="If-Match")
+    return int(tag)
+
+
 @router.patch("/tickets/{ticket_id}", response_model=TicketOut)
-def update_ticket(ticket_id: int, body: TicketUpdate, uow: UoW, user: CurrentUser) -> TicketOut:
+def update_ticket(
+    ticket_id: int, body: TicketUpdate, uow: UoW, user: CurrentUser,
+    if_match: str | None = Header(None, max_length=40, description="The version you edited (same as `version`)."),
+) -> TicketOut:
+    if if_match is not None:
+        version = _if_match_version(if_match)
+        if body.version is not None and body.version != version:
+            raise ValidationFailed("If-Match and version disagree; send one of them.", field="If-Match")
+        body = body.model_copy(update={"version": version})
     ticket = tickets.update_ticket(uow=uow, actor=user, ticket_id=ticket_id, data=body)
     return TicketOut.build(uow, ticket, user)
 

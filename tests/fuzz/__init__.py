@@ -1,0 +1,1 @@
+"""Fuzzing: schemathesis against the live OpenAPI schema, and malformed email intake."""
