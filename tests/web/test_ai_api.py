@@ -71,6 +71,11 @@ def test_offline_names_insert_and_regenerate(admin: Agent, agent: Agent) -> None
         shown += again
     inserted = agent.patch(f"/tickets/{ticket['id']}", json={"name": names[0], "name_source": "ai"})
     assert inserted.status_code == 200 and inserted.json()["name"] == names[0]
+    activity = agent.get(f"/tickets/{ticket['id']}/activity").json()
+    rename = next(a for a in activity if a["action"] == "ticket.updated")
+    assert rename["detail"]["name_source"] == "ai" and rename["detail"]["changes"]["name"]["to"] == names[0]
+    calls = [a["detail"] for a in activity if a["action"] == "ai.name"]
+    assert len(calls) == 3 and all(c["model"] == "offline" and c["outcome"] == "ok" for c in calls)
 
 
 def test_offline_summary_goes_outdated_and_regenerates(admin: Agent, agent: Agent) -> None:
