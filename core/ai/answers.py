@@ -54,7 +54,8 @@ def clean_name(value: str) -> str:
     text = text.translate({ord(q): None for q in _QUOTES})
     text = " ".join(text.split()).strip(" .,;:-")
     if len(text) > MAX_NAME:
-        cut = text[:MAX_NAME + 1].rsplit(" ", 1)[0]
+        head = text[:MAX_NAME + 1]
+        cut = head.rsplit(" ", 1)[0] if " " in head else ""  # one long word: no space to cut at
         text = (cut if len(cut) >= 20 else text[:MAX_NAME]).rstrip(" .,;:-")
     return text
 

@@ -101,13 +101,17 @@ def _ai_input(ticket: Ticket, rows: Sequence[Message], *, redact: bool) -> AIInp
 
     clean: Callable[[str], str] = scrub if redact else (lambda s: s)
     messages = [
-        PromptMessage(id=m.id, direction=m.direction, sender_name=m.sender_name, text=clean(m.text),
+        # The sender's name too: an email without a display name is known by its address.
+        PromptMessage(id=m.id, direction=m.direction, sender_name=clean(m.sender_name), text=clean(m.text),
                       subject=clean(m.subject) if m.subject else None, sent_at=m.sent_at)
         for m in rows
     ]
     facts = _facts(ticket)
     if redact:
-        facts = replace(facts, name=clean(facts.name), description=clean(facts.description))
+        facts = replace(facts, name=clean(facts.name), description=clean(facts.description),
+                        owner_name=clean(facts.owner_name) if facts.owner_name else None,
+                        contacts=[clean(c) for c in facts.contacts], companies=[clean(c) for c in facts.companies],
+                        deals=[clean(d) for d in facts.deals])
     return AIInput(ticket=facts, messages=messages)
 
 

@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event
 
 from core.config import Settings
 from core.db import make_engine, make_session_factory
 from core.models import Base
 from core.uow import UnitOfWork
 from tests.reliability.scenarios import SCENARIOS, run_action
+from tests.reliability.snapshot import snapshot
 
 COMMIT = "commit"
-Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
 class InjectedFault(Exception):
@@ -80,13 +80,6 @@ class FaultInjector:
         finally:
             event.remove(self.engine, "before_cursor_execute", self._before)
             event.remove(self.engine, "commit", self._commit)
-
-
-def snapshot(engine: Engine) -> Snapshot:
-    """Every row of every table, in primary-key order."""
-    with engine.connect() as conn:
-        return {table.name: [tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key.columns))]
-                for table in Base.metadata.sorted_tables}
 
 
 def _statements(engine: Engine, factory: Callable[[], UnitOfWork], name: str) -> list[str]:
