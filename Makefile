@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean soak
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The full concurrency soak (60 s, 2 servers, 32 clients) on PostgreSQL; CI runs a 12 s version in the suite.
+soak: $(STAMP)
+	$(BIN)/python scripts/soak.py --seconds $${SOAK_SECONDS:-60}
 
 lint: $(STAMP)
 	$(BIN)/ruff check core plugin tests

@@ -13,31 +13,35 @@ from core.errors import ValidationFailed
 INT64 = 2**63
 
 
-def _bound_ints(parameters: Any) -> Iterator[int]:
+def _bound_values(parameters: Any) -> Iterator[Any]:
     if isinstance(parameters, dict):
         parameters = parameters.values()
     for value in parameters or ():
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, (list, tuple, dict)):
+            yield from _bound_values(value)
+        else:
             yield value
-        elif isinstance(value, (list, tuple, dict)):
-            yield from _bound_ints(value)
 
 
-def _refuse_out_of_range(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-                         executemany: bool) -> None:
-    """A request's number too big for any id column (an id of 10**30) is a bad value, not a database crash.
+def _refuse_unstorable(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                       executemany: bool) -> None:
+    """Input no column can store is a bad value (422), not a database crash (500).
 
-    Checked before the statement is sent: the database would fail it (PostgreSQL also aborts the transaction).
+    An id of 10**30 fits no BIGINT; PostgreSQL refuses NUL characters in text. Checked before the statement is
+    sent, since PostgreSQL would also abort the whole transaction; SQLite is held to the same rules.
     """
-    if any(not -INT64 <= value < INT64 for value in _bound_ints(parameters)):
-        raise ValidationFailed("A number in the request is too large; ids and counts fit in 64 bits.", field="id")
+    for value in _bound_values(parameters):
+        if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
+            raise ValidationFailed("A number in the request is too large; ids and counts fit in 64 bits.", field="id")
+        if isinstance(value, str) and "\x00" in value:
+            raise ValidationFailed("Text cannot contain NUL (\\x00) characters.", field="text")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
-        event.listen(engine, "before_cursor_execute", _refuse_out_of_range)
+        event.listen(engine, "before_cursor_execute", _refuse_unstorable)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -50,7 +54,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
-    event.listen(engine, "before_cursor_execute", _refuse_out_of_range)
+    event.listen(engine, "before_cursor_execute", _refuse_unstorable)
     return engine
 
 

@@ -8,8 +8,11 @@ Budget: DESKPILOT_FUZZ_EXAMPLES examples per operation (default 12), derandomize
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -27,6 +30,7 @@ from core.tickets import create_ticket
 from core.uow import UnitOfWork
 from tests.support import Agent, LiveServer, ticket_payload
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 EXAMPLES = int(os.environ.get("DESKPILOT_FUZZ_EXAMPLES", "12"))
 SEEDED_IDS = 4
 LOOPBACK_BASE = "http://127.0.0.1:9/v1"  # nothing listens there: a fuzzed AI setting can never reach out
@@ -66,6 +70,19 @@ def _static_operations() -> list[str]:
 
 
 OPERATIONS = _static_operations()
+
+
+STATS: Counter[str] = Counter()  # "cases", and "status <n>" per response status
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_figures() -> Iterator[None]:
+    """After the module: how many cases ran and what they got back (test-artifacts/fuzz-openapi.json)."""
+    yield
+    if STATS:
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / "fuzz-openapi.json").write_text(json.dumps(dict(sorted(STATS.items())), indent=2))
+        print("openapi fuzz:", dict(sorted(STATS.items())))
 
 
 @pytest.fixture(scope="session")
@@ -122,7 +139,10 @@ def test_no_operation_errors_or_breaks_its_schema(
     def fuzz(case: Any) -> None:
         case.path_parameters = map_path_parameters(None, case.path_parameters)
         case.body = map_body(None, case.body)
-        case.call_and_validate(base_url=server.url, headers=auth,
-                               checks=[not_a_server_error, response_schema_conformance, status_code_conformance])
+        response = case.call_and_validate(
+            base_url=server.url, headers=auth,
+            checks=[not_a_server_error, response_schema_conformance, status_code_conformance])
+        STATS["cases"] += 1
+        STATS[f"status {response.status_code}"] += 1
 
     fuzz()
