@@ -30,10 +30,15 @@ def ai_limiter(request: Request) -> SlidingWindowLimiter:
     return limiter
 
 
-def ai_rate_limit(request: Request, user: CurrentUser) -> User:
-    """Dependency: the caller, unless they asked the AI too often (429 with Retry-After)."""
+def count_ai_request(request: Request, user: User) -> None:
+    """Count one AI request for `user` (API and web UI share the budget); over the limit, a 429."""
     # created_at as well as id: an id a deleted test user had must not inherit its budget.
     ai_limiter(request).hit((user.id, user.created_at), what="AI requests")
+
+
+def ai_rate_limit(request: Request, user: CurrentUser) -> User:
+    """Dependency: the caller, unless they asked the AI too often (429 with Retry-After)."""
+    count_ai_request(request, user)
     return user
 
 

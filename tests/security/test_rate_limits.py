@@ -11,7 +11,7 @@ from core import workspace
 from core.errors import RateLimited
 from core.ratelimit import AI_REQUESTS_PER_MINUTE, SlidingWindowLimiter
 from core.uow import UnitOfWork
-from tests.security.session import login_form
+from tests.security.session import login_form, sign_in
 from tests.support import Agent, LiveServer, ticket_payload
 
 
@@ -70,3 +70,21 @@ def test_limiter_memory_is_bounded() -> None:
     for key in range(10):
         limiter.hit(key)
     limiter.hit(0)  # evicted long ago, so allowed again
+
+
+def test_web_ai_buttons_share_the_users_ai_budget(server: LiveServer, make_agent: Callable[..., Agent],
+                                                  uow_factory: Callable[[], UnitOfWork]) -> None:
+    with uow_factory() as uow:
+        workspace.update_ai_settings(uow=uow, actor=None, changes={"ai_conversation_data": True, "ai_copilot": True})
+    agent = make_agent("clicker@desk.example")
+    tid = agent.post("/tickets", json=ticket_payload(text="The invoice total is wrong, please check order 55.")
+                     ).json()["id"]
+    for _ in range(AI_REQUESTS_PER_MINUTE):
+        assert agent.post(f"/tickets/{tid}/ai/name").status_code == 200
+    web = sign_in(server.url, "clicker@desk.example")
+    try:
+        refused = web.post_json(f"/tickets/{tid}/ai/names", {"exclude": []})
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert web.post(f"/tickets/{tid}/summary", {}).status_code == 429
+    finally:
+        web.client.close()

@@ -30,13 +30,23 @@ BAD_TOKEN = "dp_this-token-is-wrong-but-still-secret-0123456789"
 def every_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     names = ["", "deskpilot", "deskpilot.web", "deskpilot.hubspot", "uvicorn", "uvicorn.error", "uvicorn.access",
              "httpx", "httpcore", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm", "openai", "sqlalchemy"]
-    levels = {name: logging.getLogger(name).level for name in names}
-    for name in names:
-        logging.getLogger(name).setLevel(logging.DEBUG)
+    saved = {name: (logging.getLogger(name).level, logging.getLogger(name).propagate,
+                    list(logging.getLogger(name).handlers)) for name in names}
+    for name in names[1:]:
+        logger = logging.getLogger(name)
+        # Everything goes to the capture handler on the root logger. litellm's own stderr handlers hold the
+        # stream of whichever test imported it first (long closed), so they stay out meanwhile.
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = True
+        logger.handlers = []
     with caplog.at_level(logging.DEBUG):
         yield caplog
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
+    for name, (level, propagate, handlers) in saved.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        if name:
+            logger.handlers = handlers
 
 
 def test_no_secret_appears_in_any_log(ai_desk: AIDesk, provider: FakeOpenAIServer, every_log: pytest.LogCaptureFixture,
