@@ -62,6 +62,15 @@
     return element && document.contains(element) && element.getClientRects().length > 0;
   }
 
+  // A dialog's body waits in a <template> until first opened: pages stay light (one per inbox row) and a
+  // closed dialog's fields are not in the document. "dialog-open" lets page scripts wire the body up.
+  function materialize(dialog) {
+    var body = dialog.querySelector(":scope > template[data-dialog-body]");
+    if (!body) return;
+    dialog.appendChild(body.content.cloneNode(true));
+    body.remove();
+  }
+
   document.addEventListener("click", function (event) {
     var opener = event.target.closest("[data-open-dialog]");
     if (opener) {
@@ -70,6 +79,8 @@
         var menu = opener.closest("details[data-menu]");
         dialog.returnFocusTo = menu ? menu.querySelector("summary") : opener;
         closeMenus();
+        materialize(dialog);
+        dialog.dispatchEvent(new CustomEvent("dialog-open", { bubbles: true }));
         dialog.showModal();
       }
     }

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from plugin.web import admin, ai, login, pages, ticket
+from plugin.web import admin, ai, bulk_actions, composer, inbox_actions, login, pages, ticket, ticket_actions
 
-ROUTERS = [module.router for module in (login, pages, ticket, ai, admin)]
+MODULES = (login, pages, ticket, ai, admin, ticket_actions, bulk_actions, inbox_actions, composer)
+ROUTERS = [module.router for module in MODULES]
 router = APIRouter(include_in_schema=False)
 for sub_router in ROUTERS:
     router.include_router(sub_router)

@@ -38,6 +38,22 @@ NOTICES = {
     "permissions_saved": "Permissions saved.",
     "notifications_read": "Notifications marked as read.",
     "signed_out": "You are signed out.",
+    "followed": "You follow this ticket: you will be notified of new activity.",
+    "unfollowed": "You no longer follow this ticket.",
+    "split": "Ticket split: the chosen messages are on this new ticket.",
+    "merged": "Tickets merged into this new ticket.",
+    "moved": "Conversation moved.",
+    "moved_to_helpdesk": "Conversation moved to the help desk.",
+    "spam_marked": "Conversations marked as spam.",
+    "spam_ticket_deleted": "Marked as spam; the ticket had no other conversation, so it was deleted.",
+    "not_spam": "Conversation restored from spam.",
+    "not_spam_restored": "Conversation restored from spam, and its ticket with it.",
+    "deleted": "Ticket moved to the trash.",
+    "bulk_deleted": "Tickets moved to the trash.",
+    "restored": "Ticket restored from the trash.",
+    "reply_saved": "Reply added.",
+    "note_added": "Internal note added.",
+    "retry_queued": "The reply is queued to be sent again.",
 }
 
 # Strict: a template that names a missing variable fails loudly instead of rendering blank.

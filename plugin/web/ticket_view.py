@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core import activity, directory, tickets, workspace
+from core import activity, directory, inboxes, tickets, workspace
 from core.ai import service
 from core.mail.parse import sanitize_html
-from core.models import CATEGORIES, PIPELINES, PRIORITIES, Conversation, Message, Ticket, User
+from core.models import CATEGORIES, PIPELINES, PRIORITIES, Conversation, Inbox, Message, Ticket, User
 from core.permissions import ai_off_settings, can
 from core.uow import UnitOfWork
-from plugin.web.actions import TICKET_ACTIONS, MenuEntry, menu
+from plugin.web.actions import TICKET_ACTIONS, TRASH_ACTIONS, MenuEntry, menu
 from plugin.web.labels import activity_lines, ai_off_message
 
 MESSAGES_SHOWN = 100
@@ -56,6 +56,10 @@ class TicketView:
     activity: list[ActivityItem]
     actions: list[MenuEntry]
     merged_from: list[int]
+    trash_actions: list[MenuEntry] = field(default_factory=list)
+    inboxes: list[Inbox] = field(default_factory=list)  # destinations of Move conversation
+    can_split: bool = False  # the thread shows the split checkboxes
+    retention_days: int = 90
     find_kind: str = ""
     find_q: str = ""
     found: list[Any] = field(default_factory=list)
@@ -98,13 +102,19 @@ def build_ticket_view(*, uow: UnitOfWork, user: User, ticket: Ticket, conversati
     found: list[Any] = []
     if find_kind in dict(ASSOCIATION_KINDS):
         found = directory.search_records(uow=uow, actor=user, kind=find_kind, q=find_q, limit=10)
+    actions = menu(TICKET_ACTIONS, ticket, user)
+    can_split = any(a.key == "split" and a.enabled for a in actions) and selected is not None \
+        and selected.spam_at is None
     return TicketView(
         ticket=ticket, conversations=conversations, selected=selected, messages=shown,
         earlier_hidden=len(all_messages) - len(shown),
         safe_html={m.id: sanitize_html(m.html) for m in shown if m.html},
         agents=agents, statuses=dict(PIPELINES.get(ticket.pipeline, {}).get("statuses", {})),
         ai=_ai_state(uow, user), summary=_summary(uow, ticket), activity=items,
-        actions=menu(TICKET_ACTIONS, ticket, user), merged_from=tickets.merged_from_ids(uow, ticket),
+        actions=actions, merged_from=tickets.merged_from_ids(uow, ticket),
+        trash_actions=menu(TRASH_ACTIONS, ticket, user), inboxes=inboxes.list_inboxes(uow=uow, actor=user),
+        can_split=can_split, retention_days=uow.settings.retention_days,
         find_kind=find_kind, find_q=find_q, found=found,
-        constants={"priorities": PRIORITIES, "categories": CATEGORIES, "kinds": ASSOCIATION_KINDS},
+        constants={"priorities": PRIORITIES, "categories": CATEGORIES, "kinds": ASSOCIATION_KINDS,
+                   "pipelines": PIPELINES},
     )

@@ -197,7 +197,7 @@ def test_keyboard_reaches_the_actions_menu(page: Any, desk: Desk, sign_in: SignI
     else:
         pytest.fail("Tab never reached the Actions menu")
     page.keyboard.press("Enter")
-    item = page.get_by_role("button", name="Mark as unread")
+    item = page.get_by_role("button", name="Follow")  # the menu's first entry
     expect(item).to_be_focused()
     expect(actions).to_have_attribute("aria-expanded", "true")
     page.keyboard.press("Escape")
@@ -205,6 +205,9 @@ def test_keyboard_reaches_the_actions_menu(page: Any, desk: Desk, sign_in: SignI
     expect(item).to_be_hidden()
     page.keyboard.press("Enter")
     expect(item).to_be_focused()
+    for _ in range(3):  # Follow, Split ticket…, Merge ticket…, Mark as unread
+        page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("button", name="Mark as unread")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator(".notice")).to_have_text("Ticket marked as unread.")
     assert font_weight(row(page, ticket).locator("td.col-name")) >= 600
