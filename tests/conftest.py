@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from core.config import Settings
 from core.db import make_engine, make_session_factory
@@ -58,13 +60,23 @@ def engine(database: str) -> Iterator[Engine]:
 
 
 def _truncate(engine: Engine) -> None:
+    """Empty every table. A background worker of the previous test (the mail queue) may still hold row
+    locks for a moment, which can make the wipe lose a deadlock: wait a little and try again."""
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
+    for attempt in range(10):
+        try:
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+                    conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                else:
+                    for name in tables:
+                        conn.execute(text(f"DELETE FROM {name}"))
+            return
+        except OperationalError:
+            if attempt == 9:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,8 @@ def serve(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Desk]
 
     url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'deskpilot.db'}"
     upgrade(url)
-    settings = Settings(database_url=url, llm_model="offline", llm_max_retries=0, purge_interval_seconds=0)
+    settings = Settings(database_url=url, llm_model="offline", llm_max_retries=0, purge_interval_seconds=0,
+                        attachments_dir=str(tmp_path_factory.mktemp(name + "-files")))
     engine = make_engine(url)
     factory = make_session_factory(engine)
     live = LiveServer(create_app(settings)).start()
