@@ -19,6 +19,8 @@ from core.models import Base
 from core.uow import UnitOfWork
 from tests.support import Agent, Clock, LiveServer, create_user
 
+pytest_plugins = ["tests.browser"]  # the one shared Chromium (Playwright allows one sync instance)
+
 PG_ENV = "DESKPILOT_TEST_DATABASE_URL"
 BACKENDS = ["sqlite", "postgresql"]
 

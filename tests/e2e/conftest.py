@@ -5,7 +5,6 @@ One SQLite-backed server and one browser per session; each test gets a fresh bro
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,9 +20,6 @@ from core.migrate import upgrade
 from core.uow import UnitOfWork
 from tests.support import LiveServer, create_user
 
-CHROMIUM = os.environ.get("DESKPILOT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "correct horse battery"
 DESKTOP = {"width": 1280, "height": 800}
@@ -86,20 +82,6 @@ def demo_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         admin = next(login for login in logins if "super admin" in login.role)
         site.emails["admin"], site.passwords["admin"] = admin.email, admin.password
         yield site
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium is missing at {CHROMIUM}: install Debian's chromium package")
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ nothing may be fetched from the beacon address the payloads point at.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -32,9 +30,6 @@ from tests.support import LiveServer
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = os.environ.get("DESKPILOT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 PASSWORD = "correct horse battery"
 BEACON = "http://127.0.0.1:9/xss-beacon"  # nothing listens there; a request to it means a payload loaded
 
@@ -59,20 +54,6 @@ def payloads(tag: str) -> list[str]:
         f'<form action="javascript:{js}"><button autofocus onfocus="{js}">go</button></form>',
         "{{7*7}} ${7*7} <%= 7*7 %> {% raw %}",
     ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium is missing at {CHROMIUM}: install Debian's chromium package")
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Site:
