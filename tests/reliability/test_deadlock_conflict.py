@@ -20,9 +20,10 @@ from core.uow import UnitOfWork
 from tests.support import ticket_payload
 
 
+# PostgreSQL only: SQLite has one write lock for the whole database, so there is no row-level deadlock to provoke.
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_deadlock_in_autoflush_becomes_conflict(engine: Engine, uow_factory: Callable[[], UnitOfWork]) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one write lock for the whole database: no row-level deadlock to provoke")
+    assert engine.dialect.name == "postgresql"
     ids = []
     for _ in range(2):
         with uow_factory() as uow:
