@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+from sqlalchemy import Engine, text
 
 from core import inboxes, workspace
 from core.models import Company, Contact, Deal
@@ -83,6 +85,24 @@ def _report_figures() -> Iterator[None]:
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "fuzz-openapi.json").write_text(json.dumps(dict(sorted(STATS.items())), indent=2))
         print("openapi fuzz:", dict(sorted(STATS.items())))
+
+
+@pytest.fixture(autouse=True)
+def _settle(engine: Engine) -> Iterator[None]:
+    """After an operation, let the server's background work (the mail queue a fuzzed reply kicked) finish,
+    so the next test's TRUNCATE does not deadlock with it on PostgreSQL."""
+    yield
+    if engine.dialect.name != "postgresql":
+        return
+    time.sleep(0.1)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            busy = conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                    "AND pid <> pg_backend_pid() AND state <> 'idle'"))
+        if not busy:
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
