@@ -62,6 +62,8 @@ def merge_tickets(*, uow: UnitOfWork, actor: User, ticket_ids: list[int], primar
     )
     uow.session.add(merged)
     uow.session.flush()
+    # Start above both old versions, so an edit made against a version of an old id never lands by accident.
+    merged.version = max(primary.version, secondary.version) + 1
     # The claim comes first among the updates: whoever updates the old rows second loses.
     for old in (primary, secondary):
         old.merged_into_id = merged.id

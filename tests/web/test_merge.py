@@ -234,3 +234,13 @@ def test_thread_view_after_merge_shows_most_recent_conversation_first(agent: Age
     thread = agent.get(f"/tickets/{merged['id']}/conversations").json()
     assert [c["id"] for c in thread] == [a["conversation_ids"][0], b["conversation_ids"][0]]
     assert all(c["ticket_id"] == merged["id"] for c in thread)
+
+
+def test_edit_with_an_old_ids_version_cannot_land_on_the_merged_ticket(agent: Agent) -> None:
+    a = _ticket(agent, "A")
+    b = _ticket(agent, "B")
+    merged = _merge(agent, [a["id"], b["id"]], a["id"]).json()
+    assert merged["version"] > max(a["version"], b["version"])
+    stale = agent.patch(f"/tickets/{a['id']}", json={"name": "Edited blind", "version": a["version"]})
+    assert stale.status_code == 409
+    assert agent.get(f"/tickets/{merged['id']}").json()["name"] == "A"
