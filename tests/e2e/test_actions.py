@@ -376,6 +376,8 @@ def test_keyboard_opens_the_actions_menu_and_works_a_dialog(page: Any, desk: Des
     expect(dialog).to_be_hidden()
     expect(actions).to_be_focused()
     page.keyboard.press("Enter")
+    # The menu focuses its first item when its toggle event fires; wait for it before moving on.
+    expect(page.locator(".actions-menu").get_by_role("button", name="Follow")).to_be_focused()
     page.keyboard.press("ArrowUp")
     expect(delete).to_be_focused()
     page.keyboard.press("Enter")
