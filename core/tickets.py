@@ -253,19 +253,26 @@ def set_read_state(*, uow: UnitOfWork, actor: User, ticket_id: int, unread: bool
     return ticket
 
 
+def live_conversation(uow: UnitOfWork, conversation_id: int, *, before: str = "first") -> Conversation:
+    """A conversation that may change: not in spam, and not on a ticket in the trash."""
+    conversation = uow.session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(f"Conversation {conversation_id} not found.")
+    if conversation.spam_at is not None:
+        raise InvalidAction(f"Conversation {conversation_id} is in spam; mark it as not spam {before}.")
+    ticket = conversation.ticket
+    if ticket is not None and ticket.is_deleted:
+        raise InvalidAction(f"Ticket {ticket.id} is in the trash; restore it {before}.")
+    return conversation
+
+
 def add_message(
     *, uow: UnitOfWork, actor: User, conversation_id: int, data: MessageIn, files: Sequence[Upload] = ()
 ) -> Message:
     """Add a message (with files); an incoming one marks the ticket unread, a reply is queued for delivery."""
     require(actor, "message.create")
-    conversation = uow.session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound(f"Conversation {conversation_id} not found.")
-    if conversation.spam_at is not None:
-        raise InvalidAction(f"Conversation {conversation_id} is in spam; mark it as not spam first.")
+    conversation = live_conversation(uow, conversation_id)
     ticket = conversation.ticket
-    if ticket is not None and ticket.is_deleted:
-        raise InvalidAction(f"Ticket {ticket.id} is in the trash; restore it first.")
     message = add_message_row(uow, conversation, data, author=actor)
     attach_all(uow, message, files)
     prepare_delivery(uow, conversation, message)  # email replies are sent after the commit; notes never

@@ -10,11 +10,11 @@ from sqlalchemy import CursorResult, update
 
 from core import audit
 from core.actions.merge import claim_tickets
-from core.errors import Conflict, InvalidAction, NotFound, ValidationFailed
+from core.errors import Conflict, InvalidAction, ValidationFailed
 from core.models import DEFAULT_PIPELINE, HELP_DESK, INBOX, Conversation, Inbox, Ticket, User
 from core.permissions import require
 from core.schemas import MessageIn, Strict
-from core.tickets import add_message_row, check_status, check_user
+from core.tickets import add_message_row, check_status, check_user, live_conversation
 from core.uow import UnitOfWork
 
 Place = Literal["help_desk"] | int
@@ -36,14 +36,8 @@ def move_conversation(
 ) -> tuple[Conversation, Ticket | None]:
     """Move a conversation into the help desk (making a ticket if it has none) or out to an inbox."""
     require(actor, "conversation.move")
-    conversation = uow.session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise NotFound(f"Conversation {conversation_id} not found.")
-    if conversation.spam_at is not None:
-        raise InvalidAction(f"Conversation {conversation_id} is in spam; mark it as not spam before moving it.")
+    conversation = live_conversation(uow, conversation_id, before="before moving the conversation")
     ticket = conversation.ticket
-    if ticket is not None and ticket.is_deleted:
-        raise InvalidAction(f"Ticket {ticket.id} is in the trash; restore it before moving its conversation.")
     origin = _place(conversation)
     inbox = _target_inbox(uow, conversation, to)
     assignee = _check_assignee(uow, assignee_id)
