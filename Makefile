@@ -28,6 +28,11 @@ test: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python scripts/soak.py --seconds $${SOAK_SECONDS:-60}
 
+# Benchmarks B1-B9 at 100,000 tickets (not part of `make test`): SQLite, plus PostgreSQL when
+# DESKPILOT_TEST_DATABASE_URL (or DESKPILOT_BENCH_DATABASE_URL) is set. BENCH_ARGS="--only B1,B2 --tickets 20000"
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check core plugin tests
 	$(BIN)/mypy

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -81,6 +82,11 @@ class Base(DeclarativeBase):
 
 
 IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _where(condition: str) -> dict[str, Any]:
+    """A partial index's WHERE clause, for both databases."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
 
 
 def _assoc(name: str, other: str, other_col: str) -> Table:
@@ -169,6 +175,14 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         Index("ix_tickets_listing", "deleted_at", "merged_into_id", "last_activity_at", "id"),
+        # Partial: only aliases have merged_into_id, and "IS NULL" must not lure SQLite to this index.
+        Index("ix_tickets_merged_into_id", "merged_into_id", **_where("merged_into_id IS NOT NULL")),
+        # One index per list view, in the views' keyset order (core.listing); partial, so each holds its rows.
+        Index("ix_tickets_unmerged_activity", "last_activity_at", "id", **_where("merged_into_id IS NULL")),
+        Index("ix_tickets_live_owner", "owner_id", "last_activity_at", "id",
+              **_where("deleted_at IS NULL AND merged_into_id IS NULL")),
+        Index("ix_tickets_deleted_activity", "deleted_reason", "last_activity_at", "id",
+              **_where("deleted_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -190,7 +204,7 @@ class Ticket(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_reason: Mapped[str | None] = mapped_column(String(20))
     deleted_by_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id", ondelete="SET NULL"))
-    merged_into_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("tickets.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -226,6 +240,8 @@ class Ticket(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    # The spam view asks "has this ticket a spam conversation?" for each ticket it scans.
+    __table_args__ = (Index("ix_conversations_spam_ticket", "ticket_id", **_where("spam_at IS NOT NULL")),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))

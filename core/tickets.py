@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from core import audit
+from core import audit, search
 from core.attachments import Upload, attach_all
 from core.errors import Conflict, InvalidAction, NotFound, ValidationFailed
+from core.listing import TicketListItem, list_page
 from core.mail.outbound import prepare_delivery
 from core.models import (
     HELP_DESK,
@@ -30,8 +28,6 @@ from core.permissions import require
 from core.schemas import AssociationChange, ContactIn, MessageIn, TicketCreate, TicketUpdate
 from core.uow import UnitOfWork
 
-VIEWS = ("all", "open", "unread", "mine", "unassigned", "spam", "trash")
-MAX_LIMIT = 100
 ALIAS_DEPTH_LIMIT = 64
 
 
@@ -290,81 +286,18 @@ def add_message(
     return message
 
 
-def _encode_cursor(ticket: Ticket) -> str:
-    raw = json.dumps([ticket.last_activity_at.isoformat(), ticket.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, tid = json.loads(raw)
-        return datetime.fromisoformat(stamp), int(tid)
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed("Invalid cursor; use the next_cursor value from a previous page.",
-                               field="cursor") from exc
-
-
-def _view_filter(stmt: Select[Ticket], view: str, actor: User) -> Select[Ticket]:
-    live = and_(Ticket.deleted_at.is_(None), Ticket.merged_into_id.is_(None))
-    if view == "all":
-        return stmt.where(live)
-    if view == "open":
-        return stmt.where(live, Ticket.status != "CLOSED")
-    if view == "unread":
-        return stmt.where(live, Ticket.unread.is_(True))
-    if view == "mine":
-        return stmt.where(live, Ticket.owner_id == actor.id)
-    if view == "unassigned":
-        return stmt.where(live, Ticket.owner_id.is_(None))
-    if view == "trash":
-        return stmt.where(Ticket.deleted_reason == "trash", Ticket.merged_into_id.is_(None))
-    if view == "spam":
-        spam_conv = exists().where(Conversation.ticket_id == Ticket.id, Conversation.spam_at.is_not(None))
-        return stmt.where(Ticket.merged_into_id.is_(None), spam_conv)
-    raise ValidationFailed(f"Unknown view '{view}'; use one of {', '.join(VIEWS)}.", field="view")
-
-
 def search_condition(q: str) -> Any:
-    """Text search over name, description and message text (case-insensitive substring)."""
-    pattern = f"%{q.strip()}%"
-    in_messages = exists().where(
-        Conversation.ticket_id == Ticket.id,
-        Message.conversation_id == Conversation.id,
-        Message.text.ilike(pattern),
-    )
-    condition = or_(Ticket.name.ilike(pattern), Ticket.description.ilike(pattern), in_messages)
-    if q.strip().isdigit():
-        condition = or_(condition, Ticket.id == int(q.strip()))
-    return condition
+    """Text search over name, description and message text (full-text index; see core.search)."""
+    return search.search_condition(q)
 
 
 def list_tickets(
     *, uow: UnitOfWork, actor: User, view: str = "all", q: str | None = None, limit: int = 50,
     cursor: str | None = None,
-) -> tuple[list[Ticket], str | None]:
+) -> tuple[list[TicketListItem], str | None]:
     """A page of tickets, most recent activity first, with a keyset cursor for the next page."""
     require(actor, "ticket.view")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
-    stmt = _view_filter(select(Ticket), view, actor)
-    if q and q.strip():
-        stmt = stmt.where(search_condition(q))
-    if cursor:
-        stamp, tid = _decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(Ticket.last_activity_at < stamp, and_(Ticket.last_activity_at == stamp, Ticket.id < tid))
-        )
-    stmt = (
-        stmt.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
-        .limit(limit + 1)
-        .options(selectinload(Ticket.followers), selectinload(Ticket.conversations),
-                 selectinload(Ticket.owner), selectinload(Ticket.contact))
-    )
-    rows = list(uow.session.scalars(stmt))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (_encode_cursor(rows[-1]) if more and rows else None)
+    return list_page(uow=uow, actor=actor, view=view, q=q, limit=limit, cursor=cursor)
 
 
 def merged_from_ids(uow: UnitOfWork, ticket: Ticket) -> list[int]:

@@ -68,6 +68,30 @@ def seed_demo() -> None:
         typer.echo(f"  {login.email:32} {login.password:18} {login.role:28} {login.token}")
 
 
+@app.command("seed")
+def seed_load(
+    tickets: Annotated[int, typer.Option("--tickets", min=1, help="How many tickets to generate.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 0,
+) -> None:
+    """Generate realistic load data in bulk (agents, contacts, tickets with conversations and messages)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from core.db import make_engine
+    from core.loadgen import generate
+
+    engine = make_engine(_settings().database_url)
+    columns = (TextColumn("Seeding"), BarColumn(), MofNCompleteColumn(), TextColumn("tickets"), TimeElapsedColumn())
+    try:
+        with Progress(*columns) as progress:
+            task = progress.add_task("seed", total=tickets)
+            report = generate(engine=engine, tickets=tickets, seed=seed,
+                              on_progress=lambda done, total: progress.update(task, completed=done))
+    finally:
+        engine.dispose()
+    typer.echo(f"Added {report.tickets} tickets, {report.conversations} conversations, {report.messages} messages, "
+               f"{report.users} agents and {report.contacts} contacts.")
+
+
 @users_app.command("create")
 def users_create(
     email: str,

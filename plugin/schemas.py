@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from core import tickets as ticket_service
+from core.listing import TicketListItem, ticket_relations
 from core.models import Attachment, Conversation, Inbox, Message, Ticket, User
 from core.uow import UnitOfWork
 
@@ -53,10 +53,18 @@ class TicketOut(BaseModel):
     last_activity_at: datetime
 
     @classmethod
-    def build(cls, uow: UnitOfWork, ticket: Ticket, viewer: User, *, full: bool = True) -> TicketOut:
+    def build(cls, uow: UnitOfWork, ticket: Ticket | TicketListItem, viewer: User, *, full: bool = True) -> TicketOut:
+        if isinstance(ticket, TicketListItem):
+            return cls.list_item(ticket, viewer)
+        if full:
+            rel = ticket_relations(uow, ticket.id)  # one query, not one per relationship
+            followers, conversations, latest = rel.follower_ids, rel.conversation_ids, rel.latest_message_id
+            merged_from, contacts, companies, deals = rel.merged_from_ids, rel.contacts, rel.companies, rel.deals
+        else:
+            followers, conversations = [f.id for f in ticket.followers], [c.id for c in ticket.conversations]
+            latest, merged_from, contacts, companies, deals = None, [], [], [], []
         summary = None
         if ticket.summary_text:
-            latest = ticket_service.latest_message_id(uow, ticket) if full else None
             summary = SummaryOut(
                 text=ticket.summary_text,
                 model=ticket.summary_model,
@@ -77,13 +85,13 @@ class TicketOut(BaseModel):
             channel=ticket.channel,
             contact_id=ticket.contact_id,
             unread=ticket.unread,
-            following=any(f.id == viewer.id for f in ticket.followers),
-            follower_ids=[f.id for f in ticket.followers],
-            conversation_ids=[c.id for c in ticket.conversations],
-            merged_from_ids=ticket_service.merged_from_ids(uow, ticket) if full else [],
-            contacts=[RefOut(id=c.id, name=c.name) for c in ticket.contacts] if full else [],
-            companies=[RefOut(id=c.id, name=c.name) for c in ticket.companies] if full else [],
-            deals=[RefOut(id=d.id, name=d.name) for d in ticket.deals] if full else [],
+            following=viewer.id in followers,
+            follower_ids=followers,
+            conversation_ids=conversations,
+            merged_from_ids=merged_from,
+            contacts=[RefOut(id=r.id, name=r.name) for r in contacts],
+            companies=[RefOut(id=r.id, name=r.name) for r in companies],
+            deals=[RefOut(id=r.id, name=r.name) for r in deals],
             deleted=ticket.is_deleted,
             deleted_reason=ticket.deleted_reason,
             version=ticket.version,
@@ -92,6 +100,24 @@ class TicketOut(BaseModel):
             updated_at=ticket.updated_at,
             last_activity_at=ticket.last_activity_at,
         )
+
+    @classmethod
+    def list_item(cls, item: TicketListItem, viewer: User) -> TicketOut:
+        """A list row (validated from a dict: pydantic-core does that faster than building attribute by attribute)."""
+        summary = None
+        if item.summary_text:
+            summary = {"text": item.summary_text, "model": item.summary_model, "outdated": False,
+                       "generated_at": item.summary_generated_at, "covers_message_id": item.summary_covers_message_id}
+        return cls.model_validate({
+            "id": item.id, "name": item.name, "description": item.description, "owner_id": item.owner_id,
+            "priority": item.priority, "category": item.category, "pipeline": item.pipeline, "status": item.status,
+            "status_label": item.status_label, "channel": item.channel, "contact_id": item.contact_id,
+            "unread": item.unread, "following": viewer.id in item.follower_ids, "follower_ids": item.follower_ids,
+            "conversation_ids": item.conversation_ids, "merged_from_ids": [], "contacts": [], "companies": [],
+            "deals": [], "deleted": item.is_deleted, "deleted_reason": item.deleted_reason, "version": item.version,
+            "summary": summary, "created_at": item.created_at, "updated_at": item.updated_at,
+            "last_activity_at": item.last_activity_at,
+        })
 
 
 class TicketPage(BaseModel):

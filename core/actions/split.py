@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pydantic import Field, field_validator
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core import audit
 from core.actions.merge import claim_tickets
@@ -78,8 +78,15 @@ def split_ticket(
         created_at=now, last_message_at=max(m.sent_at for m in chosen),
     )
     uow.session.add_all([new_ticket, conversation])
+    uow.flush()  # the new conversation's id, for the move
+    # One UPDATE moves the messages (rows intact), not one per message; the session is told.
+    uow.session.execute(
+        update(Message).where(Message.id.in_(sorted(chosen_ids))).values(conversation_id=conversation.id)
+        .execution_options(synchronize_session="evaluate")
+    )
+    uow.session.expire(source, ["messages"])
     for message in chosen:
-        message.conversation = conversation
+        uow.session.expire(message, ["conversation"])
     source.last_message_at = max(m.sent_at for m in remaining)
     original.touch(now)
     claim_tickets(uow, original)

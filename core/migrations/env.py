@@ -5,6 +5,7 @@ from sqlalchemy import pool
 
 from core.db import make_engine
 from core.models import Base
+from core.search import is_search_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -28,9 +29,15 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def include_name(name, type_, parent_names) -> bool:
+    """Full-text search objects (FTS5 tables, GIN indexes) live in migrations only, not in the models."""
+    return not is_search_object(name)
+
+
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 

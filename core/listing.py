@@ -1,0 +1,301 @@
+"""Ticket list views: keyset pages read as plain rows (a read model), not ORM entities.
+
+A page is one query: the page's tickets with owner and contact names and follower and conversation
+ids (a text search first asks the full-text index which tickets match). Each view's filter has a
+partial index in its keyset order (see core.models), so a page reads about `limit` index entries.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+
+from core.errors import ValidationFailed
+from core.models import (
+    PIPELINES,
+    Company,
+    Contact,
+    Conversation,
+    Deal,
+    Message,
+    Ticket,
+    User,
+    ticket_companies,
+    ticket_contacts,
+    ticket_deals,
+    ticket_followers,
+)
+from core.search import MIN_QUERY, TicketTextMatch, matching_ticket_ids, terms
+from core.uow import UnitOfWork
+
+VIEWS = ("all", "open", "unread", "mine", "unassigned", "spam", "trash")
+MAX_LIMIT = 100
+# Up to this many matches, a search fetches just the matching rows and sorts them; with more, it
+# scans the view in order (the matches are then dense enough to fill a page quickly).
+SEARCH_ID_LIST_MAX = 500
+FIELDS = (
+    "id", "name", "description", "owner_id", "priority", "category", "pipeline", "status", "channel", "contact_id",
+    "unread", "summary_text", "summary_model", "summary_generated_at", "summary_covers_message_id", "version",
+    "deleted_at", "deleted_reason", "merged_into_id", "created_at", "updated_at", "last_activity_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRef:
+    """Who owns a ticket, or who its contact is, as lists show them."""
+
+    id: int
+    name: str
+
+
+@dataclass(slots=True)
+class TicketListItem:
+    """A ticket as list views show it: its columns, owner and contact names, follower and conversation ids."""
+
+    id: int
+    name: str
+    description: str
+    owner_id: int | None
+    priority: str | None
+    category: str | None
+    pipeline: str
+    status: str
+    channel: str
+    contact_id: int | None
+    unread: bool
+    summary_text: str | None
+    summary_model: str | None
+    summary_generated_at: datetime | None
+    summary_covers_message_id: int | None
+    version: int
+    deleted_at: datetime | None
+    deleted_reason: str | None
+    merged_into_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime
+    owner: PersonRef | None = None
+    contact: PersonRef | None = None
+    follower_ids: list[int] = field(default_factory=list)
+    conversation_ids: list[int] = field(default_factory=list)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
+
+    @property
+    def status_label(self) -> str:
+        return str(PIPELINES.get(self.pipeline, {}).get("statuses", {}).get(self.status, self.status))
+
+
+def encode_cursor(last_activity_at: datetime, ticket_id: int) -> str:
+    """The opaque keyset cursor after a row."""
+    raw = json.dumps([last_activity_at.isoformat(), ticket_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (last activity, id) a cursor points after; a validation error when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, tid = json.loads(raw)
+        return datetime.fromisoformat(stamp), int(tid)
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed("Invalid cursor; use the next_cursor value from a previous page.",
+                               field="cursor") from exc
+
+
+_TICKETS = Ticket.__table__
+_USERS = User.__table__
+_CONTACTS = Contact.__table__
+_CONVERSATIONS = Conversation.__table__
+
+
+def view_condition(c: Any, view: str) -> Any:
+    """The WHERE clause of a view over ticket columns `c`; each view has a partial index in its order."""
+    live = and_(c.deleted_at.is_(None), c.merged_into_id.is_(None))
+    if view == "all":
+        return live
+    if view == "open":
+        return and_(live, c.status != "CLOSED")
+    if view == "unread":
+        return and_(live, c.unread.is_(True))
+    if view == "mine":
+        return and_(live, c.owner_id == bindparam("actor_id"))
+    if view == "unassigned":
+        return and_(live, c.owner_id.is_(None))
+    if view == "trash":
+        return and_(c.deleted_at.is_not(None), c.deleted_reason == "trash", c.merged_into_id.is_(None))
+    if view == "spam":
+        spam = exists().where(_CONVERSATIONS.c.ticket_id == c.id, _CONVERSATIONS.c.spam_at.is_not(None))
+        return and_(c.merged_into_id.is_(None), spam)
+    raise ValidationFailed(f"Unknown view '{view}'; use one of {', '.join(VIEWS)}.", field="view")
+
+
+def _id_list(table: Any, column: str, c: Any) -> Any:
+    """The ids in `table.column` for ticket `c.id`, comma-separated (so a page is one round trip)."""
+    return (select(func.aggregate_strings(cast(table.c[column], String), ","))
+            .where(table.c.ticket_id == c.id).scalar_subquery())
+
+
+@lru_cache(maxsize=64)
+def _page_statement(view: str, source: str, after: bool) -> Select[Any]:
+    """The page query of a view, built once: everything that varies per request is a bound parameter.
+
+    `source` is "all" (the view as it is), "ids" (only the tickets in :ids, looked up by primary key),
+    "match" (tickets matching the full-text query, found by scanning the view in order) or "name" (a
+    short query: a substring of the name). The page is picked first and then joined to names and id
+    lists, so those are read for its rows only.
+    """
+    c: Any = _TICKETS.c
+    if source == "ids":
+        # The LIMIT keeps the database from merging this into the outer query (and then scanning a
+        # whole view for these few ids): they are looked up by primary key and sorted instead.
+        c = select(_TICKETS).where(_TICKETS.c.id.in_(bindparam("ids", expanding=True))) \
+            .limit(bindparam("id_count")).subquery("matched").c
+    page = select(*(c[name] for name in FIELDS)).where(view_condition(c, view))
+    if source == "match":
+        page = page.where(or_(TicketTextMatch.parametrized(), c.id == bindparam("number")))
+    elif source == "name":
+        page = page.where(or_(c.name.ilike(bindparam("like")), c.id == bindparam("number")))
+    if after:
+        stamp: BindParameter[datetime] = bindparam("after_stamp")
+        tid: BindParameter[int] = bindparam("after_id")
+        page = page.where(or_(c.last_activity_at < stamp, and_(c.last_activity_at == stamp, c.id < tid)))
+    p = page.order_by(c.last_activity_at.desc(), c.id.desc()).limit(bindparam("page_rows")).subquery("page").c
+    return (
+        select(*(p[name] for name in FIELDS), _USERS.c.name, _CONTACTS.c.name,
+               _id_list(ticket_followers, "user_id", p), _id_list(_CONVERSATIONS, "id", p))
+        .select_from(p.id.table.outerjoin(_USERS, _USERS.c.id == p.owner_id)
+                     .outerjoin(_CONTACTS, _CONTACTS.c.id == p.contact_id))
+        .order_by(p.last_activity_at.desc(), p.id.desc())
+    )
+
+
+def list_page(
+    *, uow: UnitOfWork, actor: User, view: str = "all", q: str | None = None, limit: int = 50,
+    cursor: str | None = None, id_list_max: int = SEARCH_ID_LIST_MAX,
+) -> tuple[list[TicketListItem], str | None]:
+    """A page of a view (optionally searched), most recent activity first, and the cursor for the next."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
+    if view not in VIEWS:
+        view_condition(_TICKETS.c, view)  # raises the validation error
+    params: dict[str, Any] = {"page_rows": limit + 1, "actor_id": actor.id}
+    if cursor:
+        params["after_stamp"], params["after_id"] = decode_cursor(cursor)
+    source = "all"
+    text = (q or "").strip()
+    if text:
+        params["number"] = int(text) if text.isdigit() and len(text) < 19 else -1
+        ids = matching_ticket_ids(uow.session, text, cap=id_list_max)
+        if ids is not None:
+            if not ids:
+                return [], None
+            source, params["ids"], params["id_count"] = "ids", ids, len(ids)
+        elif len(text) < MIN_QUERY or not terms(text):
+            source, params["like"] = "name", f"%{text}%"
+        else:
+            source = "match"
+            params.update(TicketTextMatch.parameters(text))
+    rows = uow.session.execute(_page_statement(view, source, bool(cursor)), params).all()
+    more = len(rows) > limit
+    items = [_item(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].last_activity_at, items[-1].id) if more and items else None
+    return items, next_cursor
+
+
+_OWNER_NAME, _CONTACT_NAME, _FOLLOWERS, _CONVERSATION_IDS = (len(FIELDS) + n for n in range(4))
+
+
+def _ids(joined: str | None) -> list[int]:
+    return sorted(int(part) for part in joined.split(",")) if joined else []
+
+
+def _item(row: Any) -> TicketListItem:
+    item = TicketListItem(*row[:_OWNER_NAME])
+    item.follower_ids, item.conversation_ids = _ids(row[_FOLLOWERS]), _ids(row[_CONVERSATION_IDS])
+    if item.owner_id is not None and row[_OWNER_NAME] is not None:
+        item.owner = PersonRef(item.owner_id, row[_OWNER_NAME])
+    if item.contact_id is not None and row[_CONTACT_NAME] is not None:
+        item.contact = PersonRef(item.contact_id, row[_CONTACT_NAME])
+    return item
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRelations:
+    """What a full ticket shows besides its own columns, read in one round trip (not one per relationship)."""
+
+    follower_ids: list[int]
+    conversation_ids: list[int]
+    merged_from_ids: list[int]
+    contacts: list[PersonRef]
+    companies: list[PersonRef]
+    deals: list[PersonRef]
+    latest_message_id: int | None
+
+
+def _named(assoc: Any, table: Any, column: str, kind: int) -> Select[Any]:
+    return (select(literal(kind), table.c.id, table.c.name).join(assoc, assoc.c[column] == table.c.id)
+            .where(assoc.c.ticket_id == bindparam("ticket_id")))
+
+
+_RELATIONS = union_all(
+    select(literal(0), ticket_followers.c.user_id, cast(null(), String))
+    .where(ticket_followers.c.ticket_id == bindparam("ticket_id")),
+    select(literal(1), _CONVERSATIONS.c.id, cast(null(), String))
+    .where(_CONVERSATIONS.c.ticket_id == bindparam("ticket_id")),
+    _named(ticket_contacts, Contact.__table__, "contact_id", 2),
+    _named(ticket_companies, Company.__table__, "company_id", 3),
+    _named(ticket_deals, Deal.__table__, "deal_id", 4),
+    select(literal(5), _TICKETS.c.id, cast(null(), String)).where(_TICKETS.c.merged_into_id == bindparam("ticket_id")),
+    select(literal(6), func.max(Message.__table__.c.id), cast(null(), String))
+    .join(_CONVERSATIONS, _CONVERSATIONS.c.id == Message.__table__.c.conversation_id)
+    .where(_CONVERSATIONS.c.ticket_id == bindparam("ticket_id"), _CONVERSATIONS.c.spam_at.is_(None)),
+)
+
+
+def ticket_relations(uow: UnitOfWork, ticket_id: int) -> TicketRelations:
+    """Followers, conversations, merge aliases (at any depth), associations and the newest live message."""
+    found: dict[int, list[tuple[int, str | None]]] = {kind: [] for kind in range(7)}
+    for kind, ref, name in uow.session.execute(_RELATIONS, {"ticket_id": ticket_id}):
+        if ref is not None:
+            found[kind].append((ref, name))
+    aliases = [ref for ref, _ in found[5]]
+    frontier = aliases
+    while frontier and len(aliases) < 10_000:  # aliases of aliases: rare, one query per level
+        frontier = list(uow.session.scalars(select(Ticket.id).where(Ticket.merged_into_id.in_(frontier))))
+        aliases.extend(frontier)
+
+    def ids(kind: int) -> list[int]:
+        return sorted(ref for ref, _ in found[kind])
+
+    def refs(kind: int) -> list[PersonRef]:
+        return [PersonRef(ref, name or "") for ref, name in sorted(found[kind])]
+
+    latest = found[6][0][0] if found[6] else None
+    return TicketRelations(ids(0), ids(1), sorted(aliases), refs(2), refs(3), refs(4), latest)

@@ -1,0 +1,165 @@
+"""Full-text ticket search over names, descriptions and message text.
+
+SQLite: FTS5 tables `ticket_fts` (over tickets.name, tickets.description) and `message_fts` (over
+messages.text), external content kept in step by triggers. PostgreSQL: GIN indexes on `to_tsvector`
+of the same text. Both are made by migration 0003; the models do not declare them.
+
+A query matches tickets where one document (the ticket's name and description, or one message)
+contains every word of the query as a word prefix, case-insensitively ("refu ord" finds "Refund
+for order 10482"). Queries shorter than MIN_QUERY characters match ticket names as substrings
+instead: a one- or two-letter prefix would match most of the index. All digits also match the
+ticket number.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import BindParameter, Boolean, ColumnElement, String, bindparam, or_
+from sqlalchemy import text as sql_text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from core.models import Ticket
+
+MIN_QUERY = 3
+MAX_TERMS = 8
+MAX_TERM_CHARS = 40
+WORD = re.compile(r"[^\W_]+")  # letters and digits: both FTS5's unicode61 and PostgreSQL split on the rest
+
+# Names of the objects migration 0003 creates; Alembic's autogenerate comparison skips them.
+SQLITE_FTS_TABLES = ("ticket_fts", "message_fts")
+# What each FTS5 table indexes: (content table, columns).
+SQLITE_FTS_CONTENT = {"ticket_fts": ("tickets", ("name", "description")), "message_fts": ("messages", ("text",))}
+PG_FTS_INDEXES = ("ix_tickets_fts", "ix_messages_fts")
+TS_CONFIG = "'simple'::regconfig"  # no stemming and no stop words: predictable prefix matches
+
+
+def is_search_object(name: str | None) -> bool:
+    """Whether a table, index or trigger belongs to full-text search (kept out of the models on purpose)."""
+    if not name:
+        return False
+    return name in PG_FTS_INDEXES or any(name == t or name.startswith(f"{t}_") for t in SQLITE_FTS_TABLES)
+
+
+def terms(q: str) -> list[str]:
+    """The query's words, lower-cased, at most MAX_TERMS of them."""
+    return [w.casefold()[:MAX_TERM_CHARS] for w in WORD.findall(q)][:MAX_TERMS]
+
+
+def fts5_query(words: list[str]) -> str:
+    """An FTS5 query: every word as a prefix (`"refu"* "ord"*`); words are letters and digits only."""
+    return " ".join(f'"{w}"*' for w in words)
+
+
+def tsquery(words: list[str]) -> str:
+    """A PostgreSQL tsquery: every word as a prefix (`refu:* & ord:*`)."""
+    return " & ".join(f"{w}:*" for w in words)
+
+
+class TicketTextMatch(ColumnElement[bool]):
+    """`tickets.id IN (tickets whose name, description or a message matches)`, compiled per database."""
+
+    __visit_name__ = "ticket_text_match"
+    type = Boolean()
+    _is_implicitly_boolean = True  # already a predicate: no "= 1" appended on SQLite
+    inherit_cache = True
+    _traverse_internals = [("fts_param", InternalTraversal.dp_clauseelement),
+                           ("ts_param", InternalTraversal.dp_clauseelement),
+                           ("like_param", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, words: list[str] | None) -> None:
+        """Bound to `words`; with None, to named parameters supplied at execution (see `parameters`)."""
+        unique = words is not None
+        values = self.parameters(" ".join(words)) if words is not None else {}
+        self.fts_param: BindParameter[str] = bindparam("fts_query", values.get("fts_query"), String, unique=unique)
+        self.ts_param: BindParameter[str] = bindparam("ts_query", values.get("ts_query"), String, unique=unique)
+        self.like_param: BindParameter[str] = bindparam("like_query", values.get("like_query"), String,
+                                                         unique=unique)
+
+    @classmethod
+    def parametrized(cls) -> TicketTextMatch:
+        """The condition with named parameters, for statements built once and run many times."""
+        return cls(None)
+
+    @staticmethod
+    def parameters(q: str) -> dict[str, str]:
+        """Values of the named parameters for the query text `q`."""
+        words = terms(q)
+        return {"fts_query": fts5_query(words), "ts_query": tsquery(words), "like_query": f"%{' '.join(words)}%"}
+
+
+def matching_ids_sql(dialect: str, param: str) -> str:
+    """SELECT of the ids of matching tickets (duplicates possible), `param` being the bound query text."""
+    if dialect == "sqlite":
+        return (f"SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH {param} UNION ALL "
+                "SELECT c.ticket_id FROM message_fts JOIN messages m ON m.id = message_fts.rowid "
+                "JOIN conversations c ON c.id = m.conversation_id "
+                f"WHERE message_fts MATCH {param} AND c.ticket_id IS NOT NULL")
+    return (f"SELECT t.id FROM tickets t WHERE to_tsvector({TS_CONFIG}, t.name || ' ' || t.description) "
+            f"@@ to_tsquery({TS_CONFIG}, {param}) UNION ALL "
+            "SELECT c.ticket_id FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            f"WHERE to_tsvector({TS_CONFIG}, m.text) @@ to_tsquery({TS_CONFIG}, {param}) AND c.ticket_id IS NOT NULL")
+
+
+@compiles(TicketTextMatch, "sqlite")
+def _match_sqlite(element: TicketTextMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    # Checked ticket by ticket against the set of matching message ids (made once): when a word is
+    # common, a scan in list order finds a page after a few tickets, with no per-match joins.
+    param = compiler.process(element.fts_param, **kw)
+    return (f"(tickets.id IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH {param}) OR EXISTS ("
+            "SELECT 1 FROM conversations c JOIN messages m ON m.conversation_id = c.id WHERE c.ticket_id = tickets.id "
+            f"AND m.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH {param})))")
+
+
+@compiles(TicketTextMatch, "postgresql")
+def _match_postgresql(element: TicketTextMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"tickets.id IN ({matching_ids_sql('postgresql', compiler.process(element.ts_param, **kw))})"
+
+
+@compiles(TicketTextMatch)
+def _match_other(element: TicketTextMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    """Databases without a full-text index here: a case-insensitive substring match on the name."""
+    return f"lower(tickets.name) LIKE {compiler.process(element.like_param, **kw)}"
+
+
+def _ticket_number(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+def search_condition(q: str) -> ColumnElement[bool]:
+    """Tickets matching `q` (see the module docstring), as a WHERE condition for any ticket query."""
+    text = q.strip()
+    words = terms(text)
+    condition: ColumnElement[bool] = (
+        Ticket.name.ilike(f"%{text}%") if len(text) < MIN_QUERY or not words else TicketTextMatch(words)
+    )
+    number = _ticket_number(text)
+    return or_(condition, Ticket.id == number) if number is not None else condition
+
+
+def matching_ticket_ids(session: Session, q: str, *, cap: int) -> list[int] | None:
+    """Ids of the tickets matching `q` if at most `cap` do; None if more match or no index applies.
+
+    A short id list lets the database fetch and sort just those rows; when a word is common, a scan
+    in the list's own order (with `search_condition`) finds a page of matches sooner.
+    """
+    text = q.strip()
+    words = terms(text)
+    dialect = session.get_bind().dialect.name
+    if len(text) < MIN_QUERY or not words or dialect not in ("sqlite", "postgresql"):
+        return None
+    query = fts5_query(words) if dialect == "sqlite" else tsquery(words)
+    raw_cap = cap * 4  # hits repeat a ticket once per matching message
+    hits = session.execute(sql_text(f"SELECT * FROM ({matching_ids_sql(dialect, ':q')}) AS hits LIMIT :n"),
+                           {"q": query, "n": raw_cap}).scalars().all()
+    found = set(hits)
+    if len(found) > cap or len(hits) == raw_cap:
+        return None
+    number = _ticket_number(text)
+    if number is not None:
+        found.add(number)
+    return sorted(found)

@@ -1,0 +1,187 @@
+"""Ticket search (full-text index) and list views at the core level, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, delete, event, text
+
+from core.actions.delete import delete_ticket
+from core.actions.spam import mark_spam
+from core.listing import VIEWS, TicketListItem, encode_cursor, list_page
+from core.models import Conversation, User
+from core.schemas import MessageIn, TicketCreate, TicketUpdate
+from core.tickets import add_message, create_ticket, update_ticket
+from core.uow import UnitOfWork
+from tests.support import Clock, create_user
+
+UowFactory = Callable[[], UnitOfWork]
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def actor_id(uow_factory: UowFactory) -> int:
+    user, _ = create_user(uow_factory, "searcher@desk.example", permissions=("delete_tickets",), password=None)
+    return user.id
+
+
+def _ticket(uow_factory: UowFactory, name: str, text_: str = "Hello, please help.", **extra: object) -> int:
+    with uow_factory() as uow:
+        return create_ticket(uow=uow, actor=None, data=TicketCreate(
+            name=name, messages=[MessageIn(sender_name="Casey", sender_email="casey@shop.example", text=text_)],
+            **extra)).id  # type: ignore[arg-type]
+
+
+def _find(uow_factory: UowFactory, actor_id: int, q: str, view: str = "all", **kw: object) -> list[int]:
+    found: list[int] = []
+    cursor = None
+    with uow_factory() as uow:
+        actor = uow.session.get(User, actor_id)
+        assert actor is not None
+        while True:
+            items, cursor = list_page(uow=uow, actor=actor, view=view, q=q, limit=2, cursor=cursor,
+                                      **kw)  # type: ignore[arg-type]
+            found.extend(item.id for item in items)
+            if not cursor:
+                return found
+
+
+def test_search_matches_word_prefixes_in_names_descriptions_and_messages(uow_factory: UowFactory,
+                                                                         actor_id: int) -> None:
+    refund = _ticket(uow_factory, "Refund for order 10482")
+    sso = _ticket(uow_factory, "Question about plans", "Which plan has SSO and SCIM?")
+    described = _ticket(uow_factory, "Printer", description="The Zebra labeller jams twice a day")
+    assert _find(uow_factory, actor_id, "refu") == [refund]
+    assert _find(uow_factory, actor_id, "REFUND ord 1048") == [refund], "every word, any case, as a prefix"
+    assert _find(uow_factory, actor_id, "sso scim") == [sso], "message text is searched"
+    assert _find(uow_factory, actor_id, "zebra lab") == [described], "descriptions are searched"
+    assert _find(uow_factory, actor_id, "fund") == [], "words match from their start, not in the middle"
+    assert _find(uow_factory, actor_id, "refund scim") == [], "all words in one name, description or message"
+
+
+def test_short_queries_match_names_as_substrings_and_numbers_match_ids(uow_factory: UowFactory,
+                                                                       actor_id: int) -> None:
+    refund = _ticket(uow_factory, "Refund for order 10482")
+    other = _ticket(uow_factory, "Label printer jam")
+    assert _find(uow_factory, actor_id, "ef") == [refund]
+    assert other in _find(uow_factory, actor_id, str(other))
+
+
+def test_search_follows_renames_new_messages_and_deletions(uow_factory: UowFactory, engine: Engine,
+                                                           actor_id: int) -> None:
+    ticket_id = _ticket(uow_factory, "Kettle broken")
+    with uow_factory() as uow:
+        actor = uow.session.get(User, actor_id)
+        assert actor is not None
+        update_ticket(uow=uow, actor=actor, ticket_id=ticket_id, data=TicketUpdate(name="Toaster broken"))
+    assert _find(uow_factory, actor_id, "kettle") == []
+    assert _find(uow_factory, actor_id, "toaster") == [ticket_id]
+    with uow_factory() as uow:
+        actor = uow.session.get(User, actor_id)
+        conversation = uow.session.scalar(text("SELECT id FROM conversations WHERE ticket_id = :t"),
+                                          {"t": ticket_id})
+        add_message(uow=uow, actor=actor, conversation_id=conversation,  # type: ignore[arg-type]
+                    data=MessageIn(direction="comment", text="Quokka firmware rollback done"))
+    assert _find(uow_factory, actor_id, "quokka") == [ticket_id]
+    with engine.begin() as conn:  # a purge deletes rows outright; the index must forget them
+        conn.execute(delete(Conversation).where(Conversation.ticket_id == ticket_id))
+    assert _find(uow_factory, actor_id, "quokka") == []
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO message_fts(message_fts) VALUES ('integrity-check')"))
+            conn.execute(text("INSERT INTO ticket_fts(ticket_fts) VALUES ('integrity-check')"))
+
+
+def test_common_words_give_the_same_pages_as_rare_ones(uow_factory: UowFactory, clock: Clock,
+                                                       actor_id: int) -> None:
+    """Many matches take the scan-in-order path, few the fetch-by-id path: same tickets, same order."""
+    ids = []
+    for n in range(7):
+        clock.set(T0 + timedelta(minutes=n))
+        ids.append(_ticket(uow_factory, f"Wombat report {n}", "The wombat ate the cable"))
+    _ticket(uow_factory, "Unrelated")
+    newest_first = list(reversed(ids))
+    assert _find(uow_factory, actor_id, "womb", id_list_max=100) == newest_first
+    assert _find(uow_factory, actor_id, "womb", id_list_max=2) == newest_first
+    assert _find(uow_factory, actor_id, "wombat cable", view="unread", id_list_max=2) == newest_first
+
+
+def test_every_view_pages_through_its_tickets_once(uow_factory: UowFactory, clock: Clock, actor_id: int) -> None:
+    made: dict[str, int] = {}
+    for n, name in enumerate(("mine", "unassigned", "closed", "read", "trash", "spam")):
+        clock.set(T0 + timedelta(minutes=n))
+        made[name] = _ticket(uow_factory, f"View check {name}",
+                             owner_id=actor_id if name == "mine" else None,
+                             status="CLOSED" if name == "closed" else "NEW")
+    with uow_factory() as uow:
+        actor = uow.session.get(User, actor_id)
+        assert actor is not None
+        from core.tickets import set_read_state
+
+        set_read_state(uow=uow, actor=actor, ticket_id=made["read"], unread=False)
+    with uow_factory() as uow:
+        actor = uow.session.get(User, actor_id)
+        delete_ticket(uow=uow, actor=actor, ticket_id=made["trash"])  # type: ignore[arg-type]
+    with uow_factory() as uow:
+        actor = uow.session.get(User, actor_id)
+        spam_conv = uow.session.scalar(text("SELECT id FROM conversations WHERE ticket_id = :t"), {"t": made["spam"]})
+        mark_spam(uow=uow, actor=actor, ticket_id=made["spam"], conversation_ids=[spam_conv])  # type: ignore[arg-type]
+    live = [made[k] for k in ("read", "closed", "unassigned", "mine")]
+    expected = {
+        "all": live, "open": [made["read"], made["unassigned"], made["mine"]],
+        "unread": [made["closed"], made["unassigned"], made["mine"]], "mine": [made["mine"]],
+        "unassigned": [made["read"], made["closed"], made["unassigned"]], "trash": [made["trash"]],
+        "spam": [made["spam"]],
+    }
+    for view in VIEWS:
+        assert _find(uow_factory, actor_id, "", view=view) == expected[view], view
+
+
+def test_list_items_carry_followers_conversations_owner_and_contact(uow_factory: UowFactory, actor_id: int) -> None:
+    ticket_id = _ticket(uow_factory, "Items", owner_id=actor_id)
+    with uow_factory() as uow:
+        actor = uow.session.get(User, actor_id)
+        assert actor is not None
+        from core.actions.follow import set_following
+
+        set_following(uow=uow, actor=actor, ticket_id=ticket_id, follow=True)
+    with uow_factory() as uow:
+        actor = uow.session.get(User, actor_id)
+        (item,), _ = list_page(uow=uow, actor=actor)  # type: ignore[arg-type]
+    assert isinstance(item, TicketListItem)
+    assert item.follower_ids == [actor_id] and len(item.conversation_ids) == 1
+    assert item.owner is not None and item.owner.name == "Searcher"
+    assert item.contact is not None and item.contact.name == "Casey"
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("after", [False, True])
+def test_sqlite_pages_read_their_view_index_in_order(engine: Engine, uow_factory: UowFactory, actor_id: int,
+                                                     view: str, after: bool) -> None:
+    """No full scan and no sort: a page reads about `limit` entries of its view's index, at any size."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL plans by statistics; the SQLite planner's choice is fixed by the indexes")
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if "FROM tickets" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with uow_factory() as uow:
+            actor = uow.session.get(User, actor_id)
+            list_page(uow=uow, actor=actor, view=view, cursor=encode_cursor(T0, 10) if after else None)  # type: ignore[arg-type]
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    (statement, parameters), = seen
+    with engine.connect() as conn:
+        rows = list(conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))  # type: ignore[arg-type]
+    plan = [row[3] for row in rows]
+    (page,) = [row[0] for row in rows if row[3] == "CO-ROUTINE page"]
+    picking = [row[3] for row in rows if row[1] == page]  # choosing the page's rows; the page itself is then sorted
+    tickets_steps = [step for step in picking if " tickets " in f" {step} "]
+    assert tickets_steps and all("USING" in step and "INDEX" in step for step in tickets_steps), plan
+    assert not any("TEMP B-TREE" in step for step in picking), plan
