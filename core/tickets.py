@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from core import audit, search
 from core.attachments import Upload, attach_all
 from core.errors import Conflict, InvalidAction, NotFound, ValidationFailed
-from core.listing import TicketListItem, list_page
+from core.listing import TicketListItem, decode_cursor, encode_cursor, list_page
 from core.mail.outbound import prepare_delivery
 from core.models import (
     HELP_DESK,
@@ -330,3 +330,27 @@ def ticket_conversations(*, uow: UnitOfWork, actor: User, ticket_id: int) -> lis
         .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
     )
     return list(uow.session.scalars(stmt))
+
+
+MESSAGE_PAGE_MAX = 200
+
+
+def ticket_messages(
+    *, uow: UnitOfWork, actor: User, ticket_id: int, limit: int = 50, cursor: str | None = None,
+) -> tuple[list[Message], str | None]:
+    """A page of the ticket's messages over all its conversations, newest first, and the cursor to older ones.
+
+    A long thread is read a page at a time: the keyset (sent_at, id) walks the messages index of each
+    conversation, so a page costs about `limit` rows however long the thread is.
+    """
+    if not 1 <= limit <= MESSAGE_PAGE_MAX:
+        raise ValidationFailed(f"limit must be between 1 and {MESSAGE_PAGE_MAX}.", field="limit")
+    ticket = get_ticket(uow=uow, actor=actor, ticket_id=ticket_id)
+    conversation_ids = select(Conversation.id).where(Conversation.ticket_id == ticket.id).scalar_subquery()
+    stmt = select(Message).where(Message.conversation_id.in_(conversation_ids))
+    if cursor:
+        stamp, message_id = decode_cursor(cursor)
+        stmt = stmt.where(or_(Message.sent_at < stamp, and_(Message.sent_at == stamp, Message.id < message_id)))
+    rows = list(uow.session.scalars(stmt.order_by(Message.sent_at.desc(), Message.id.desc()).limit(limit + 1)))
+    page = rows[:limit]
+    return page, encode_cursor(page[-1].sent_at, page[-1].id) if len(rows) > limit else None

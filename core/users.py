@@ -91,10 +91,11 @@ def authenticate_token(*, uow: UnitOfWork, token: str | None) -> User:
     """Resolve a bearer token to an active user or raise `Unauthenticated`."""
     if not token:
         raise Unauthenticated("Missing API token: send 'Authorization: Bearer <token>'.")
-    row = uow.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if row is None or not row.user.is_active:
+    user = uow.session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id)
+                              .where(ApiToken.token_hash == hash_token(token)))  # one round trip
+    if user is None or not user.is_active:
         raise Unauthenticated("Invalid or revoked API token.")
-    return row.user
+    return user
 
 
 def authenticate_password(*, uow: UnitOfWork, email: str, password: str) -> User:

@@ -1,15 +1,22 @@
-"""Request dependencies: the app's state, a unit of work per request, and the signed-in user."""
+"""Request dependencies: the app's state, a unit of work per request, and the signed-in user.
+
+Each synchronous dependency costs a hop to the thread pool, so only the ones that touch the database
+are synchronous: the state is read on the event loop, and the unit of work opens there (a session
+connects lazily, at its first query) and closes in the pool once the response has been sent.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from core import users
 from core.config import Settings
@@ -28,17 +35,29 @@ class AppState:
         return UnitOfWork(self.session_factory, settings=self.settings, clock=self.clock)
 
 
-def get_state(request: Request) -> AppState:
+def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.deskpilot
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    return app_state(request)
 
 
 State = Annotated[AppState, Depends(get_state)]
 
 
-def get_uow(state: State) -> Iterator[UnitOfWork]:
-    with state.uow() as uow:
+async def get_uow(state: State) -> AsyncIterator[UnitOfWork]:
+    """A unit of work for the request; leaving it (rollback unless committed, close) runs in the pool."""
+    uow = state.uow().__enter__()
+    try:
         yield uow
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):  # a client that hung up still gets its session closed
+            await run_in_threadpool(uow.__exit__, type(exc), exc, exc.__traceback__)  # a race becomes Conflict
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(uow.__exit__, None, None, None)
 
 
 UoW = Annotated[UnitOfWork, Depends(get_uow)]

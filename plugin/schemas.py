@@ -169,6 +169,11 @@ class MessageOut(BaseModel):
         )
 
 
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
 class ConversationOut(BaseModel):
     id: int
     channel: str

@@ -34,6 +34,9 @@ def fit_to_budget(
     _check_budget(budget_tokens)
     if not messages:
         return [], 0
+    if sum(len(m.text.encode()) + overhead_per_message for m in messages) <= budget_tokens:
+        # A token is at least one byte in the tokenizers litellm counts with: it all fits, no counting needed.
+        return list(messages), 0
 
     def cost(message: PromptMessage) -> int:
         return count(message.text) + overhead_per_message

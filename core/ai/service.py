@@ -9,11 +9,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import audit
 from core.ai import answers
 from core.ai.types import AIInput, PromptMessage, TicketFacts
 from core.errors import InvalidAction, LLMBadAnswer, LLMError
+from core.listing import ticket_relations
 from core.models import Conversation, Message, Ticket, User, WorkspaceSettings
 from core.permissions import require, require_ai
 from core.tickets import resolve_ticket
@@ -67,12 +70,14 @@ def _chat_model(uow: UnitOfWork, ws: WorkspaceSettings) -> Any:
     return LiteLLMModel(config)
 
 
-def _facts(ticket: Ticket) -> TicketFacts:
+def _facts(uow: UnitOfWork, ticket: Ticket) -> TicketFacts:
+    rel = ticket_relations(uow, ticket.id)  # the associations' names in one query, not one per relationship
+    owner = uow.session.get(User, ticket.owner_id) if ticket.owner_id is not None else None
     return TicketFacts(
         id=ticket.id, name=ticket.name, description=ticket.description, priority=ticket.priority,
         category=ticket.category, status=ticket.status, status_label=ticket.status_label, channel=ticket.channel,
-        owner_name=ticket.owner.name if ticket.owner else None, contacts=[c.name for c in ticket.contacts],
-        companies=[c.name for c in ticket.companies], deals=[d.name for d in ticket.deals],
+        owner_name=owner.name if owner else None, contacts=[c.name for c in rel.contacts],
+        companies=[c.name for c in rel.companies], deals=[d.name for d in rel.deals],
     )
 
 
@@ -81,6 +86,7 @@ def _messages(uow: UnitOfWork, ticket: Ticket) -> list[Message]:
         select(Message).join(Conversation, Message.conversation_id == Conversation.id)
         .where(Conversation.ticket_id == ticket.id, Conversation.spam_at.is_(None))
         .order_by(Message.sent_at, Message.id)
+        .options(lazyload(Message.attachments))  # the prompt has no use for them: skip their eager query
     )
     return list(uow.session.scalars(stmt))
 
@@ -96,7 +102,7 @@ def _prepare(uow: UnitOfWork, actor: User, ticket_id: int) -> tuple[Ticket, Work
     return ticket, ws, rows
 
 
-def _ai_input(ticket: Ticket, rows: Sequence[Message], *, redact: bool) -> AIInput:
+def _ai_input(uow: UnitOfWork, ticket: Ticket, rows: Sequence[Message], *, redact: bool) -> AIInput:
     from core.ai.redact import redact as scrub
 
     clean: Callable[[str], str] = scrub if redact else (lambda s: s)
@@ -106,7 +112,7 @@ def _ai_input(ticket: Ticket, rows: Sequence[Message], *, redact: bool) -> AIInp
                       subject=clean(m.subject) if m.subject else None, sent_at=m.sent_at)
         for m in rows
     ]
-    facts = _facts(ticket)
+    facts = _facts(uow, ticket)
     if redact:
         facts = replace(facts, name=clean(facts.name), description=clean(facts.description),
                         owner_name=clean(facts.owner_name) if facts.owner_name else None,
@@ -156,7 +162,7 @@ def suggest_names(*, uow: UnitOfWork, actor: User, ticket_id: int, exclude: Sequ
         if name == OFFLINE:
             from core.ai import offline
 
-            data = _ai_input(ticket, rows, redact=False)
+            data = _ai_input(uow, ticket, rows, redact=False)
             try:
                 names = offline.suggest_names(data, exclude=exclude, count=NAME_COUNT)
             except ValueError as exc:
@@ -179,7 +185,7 @@ def _names_from_model(uow: UnitOfWork, ws: WorkspaceSettings, ticket: Ticket, ro
     from core.ai.prompts import render
 
     model = _chat_model(uow, ws)
-    data = _ai_input(ticket, rows, redact=ws.ai_redact_pii)
+    data = _ai_input(uow, ticket, rows, redact=ws.ai_redact_pii)
     language = ws.ai_language or uow.settings.ai_language
     system = render("name_system", count=NAME_COUNT, exclude=exclude, language=language)
     budget, count = _budget(model)
@@ -202,7 +208,7 @@ def summarize_ticket(*, uow: UnitOfWork, actor: User, ticket_id: int) -> Ticket:
         if name == OFFLINE:
             from core.ai import offline
 
-            data = _ai_input(ticket, rows, redact=False)
+            data = _ai_input(uow, ticket, rows, redact=False)
             text = answers.parse_summary(offline.summarize(data))
             usage = Usage(OFFLINE, latency_ms=round((time.perf_counter() - started) * 1000), calls=1)
         else:
@@ -220,7 +226,10 @@ def summarize_ticket(*, uow: UnitOfWork, actor: User, ticket_id: int) -> Ticket:
     )
     _audit_call(uow, actor, ticket, "summary", usage, "ok")
     uow.commit()
-    uow.session.refresh(ticket)
+    stored = {"summary_text": text, "summary_model": usage.model, "summary_generated_at": now,
+              "summary_covers_message_id": covers}
+    for key, value in stored.items():  # what the UPDATE wrote, without reading the row back
+        set_committed_value(ticket, key, value)
     return ticket
 
 
@@ -230,7 +239,7 @@ def _summary_from_model(uow: UnitOfWork, ws: WorkspaceSettings, ticket: Ticket, 
     from core.ai.prompts import render
 
     model = _chat_model(uow, ws)
-    data = _ai_input(ticket, rows, redact=ws.ai_redact_pii)
+    data = _ai_input(uow, ticket, rows, redact=ws.ai_redact_pii)
     language = ws.ai_language or uow.settings.ai_language
     system = render("summary_system", language=language)
     budget, count = _budget(model)

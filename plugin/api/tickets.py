@@ -5,23 +5,34 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Header, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, TypeAdapter
 
 from core import tickets
 from core.errors import ValidationFailed
 from core.schemas import AssociationChange, MessageIn, TicketCreate, TicketUpdate
 from plugin.deps import CurrentUser, UoW
-from plugin.schemas import ConversationOut, MessageOut, TicketOut, TicketPage
+from plugin.schemas import ConversationOut, MessageOut, MessagePage, TicketOut, TicketPage
 
 router = APIRouter(tags=["tickets"])
+CONVERSATIONS = TypeAdapter(list[ConversationOut])
+
+
+def dumped(model: BaseModel) -> Response:
+    """A read's JSON, serialised once by pydantic-core. Returned as is, FastAPI neither re-validates it
+    against `response_model` (a second trip to the thread pool) nor encodes it again; the schema still
+    documents the route."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 @router.get("/tickets", response_model=TicketPage)
 def list_tickets(
     uow: UoW, user: CurrentUser, view: str = "all", q: str | None = Query(None, max_length=200),
     limit: int = 50, cursor: str | None = Query(None, max_length=500),
-) -> TicketPage:
+) -> Response:
     items, next_cursor = tickets.list_tickets(uow=uow, actor=user, view=view, q=q, limit=limit, cursor=cursor)
-    return TicketPage(items=[TicketOut.build(uow, t, user, full=False) for t in items], next_cursor=next_cursor)
+    return dumped(TicketPage(items=[TicketOut.build(uow, t, user, full=False) for t in items],
+                             next_cursor=next_cursor))
 
 
 @router.post("/tickets", response_model=TicketOut, status_code=201)
@@ -30,8 +41,8 @@ def create_ticket(body: TicketCreate, uow: UoW, user: CurrentUser) -> TicketOut:
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
-def get_ticket(ticket_id: int, uow: UoW, user: CurrentUser) -> TicketOut:
-    return TicketOut.build(uow, tickets.get_ticket(uow=uow, actor=user, ticket_id=ticket_id), user)
+def get_ticket(ticket_id: int, uow: UoW, user: CurrentUser) -> Response:
+    return dumped(TicketOut.build(uow, tickets.get_ticket(uow=uow, actor=user, ticket_id=ticket_id), user))
 
 
 def _if_match_version(header: str) -> int:
@@ -57,8 +68,18 @@ def update_ticket(
 
 
 @router.get("/tickets/{ticket_id}/conversations", response_model=list[ConversationOut])
-def ticket_conversations(ticket_id: int, uow: UoW, user: CurrentUser) -> list[ConversationOut]:
-    return [ConversationOut.build(c) for c in tickets.ticket_conversations(uow=uow, actor=user, ticket_id=ticket_id)]
+def ticket_conversations(ticket_id: int, uow: UoW, user: CurrentUser) -> Response:
+    found = tickets.ticket_conversations(uow=uow, actor=user, ticket_id=ticket_id)
+    return Response(CONVERSATIONS.dump_json([ConversationOut.build(c) for c in found]), media_type="application/json")
+
+
+@router.get("/tickets/{ticket_id}/messages", response_model=MessagePage)
+def ticket_messages(
+    ticket_id: int, uow: UoW, user: CurrentUser, limit: int = 50, cursor: str | None = Query(None, max_length=500),
+) -> Response:
+    """The ticket's messages over all its conversations, newest first, a page at a time (for long threads)."""
+    page, next_cursor = tickets.ticket_messages(uow=uow, actor=user, ticket_id=ticket_id, limit=limit, cursor=cursor)
+    return dumped(MessagePage(items=[MessageOut.build(m) for m in page], next_cursor=next_cursor))
 
 
 @router.post("/tickets/{ticket_id}/read", response_model=TicketOut)

@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from core import users
 from core.errors import NotFound, PermissionDenied
 from core.models import User
-from plugin.deps import UoW, get_state
+from plugin.deps import UoW, app_state
 
 SESSION_COOKIE = "deskpilot_session"
 LOGIN_CSRF_COOKIE = "deskpilot_login_csrf"
@@ -48,7 +48,7 @@ def root_path(request: Request) -> str:
 
 
 def _secret(request: Request) -> str:
-    return get_state(request).settings.secret_key.get_secret_value()
+    return app_state(request).settings.secret_key.get_secret_value()
 
 
 def _serializer(request: Request, purpose: str) -> URLSafeTimedSerializer:

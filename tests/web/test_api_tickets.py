@@ -165,3 +165,47 @@ def test_inboxes_list_their_conversations(agent: Agent, uow_factory: Callable) -
     convs = agent.get(f"/inboxes/{inbox.id}/conversations").json()
     assert [m["text"] for m in convs[0]["messages"]] == ["Invoice please"]
     assert agent.get("/inboxes/999/conversations").status_code == 404
+
+
+def _message(text: str, at: str) -> dict[str, str]:
+    return {"direction": "incoming", "sender_name": "Casey", "sender_email": "casey@shop.example", "text": text,
+            "sent_at": at}
+
+
+def test_messages_page_through_every_conversation_newest_first(agent: Agent) -> None:
+    first = agent.post("/tickets", json=ticket_payload(name="Long thread", messages=[
+        _message(f"first {n}", f"2026-03-0{1 + n // 2}T09:00:00Z") for n in range(5)])).json()  # pairs share a time
+    second = agent.post("/tickets", json=ticket_payload(name="Follow-up", messages=[
+        _message("second 0", "2026-03-02T12:00:00Z"), _message("second 1", "2026-03-09T09:00:00Z")])).json()
+    merged = agent.post("/tickets/merge", json={"ticket_ids": [first["id"], second["id"]],
+                                                "primary_id": first["id"]})
+    assert merged.status_code == 200, merged.text
+    merged_id, conversations = merged.json()["id"], set(merged.json()["conversation_ids"])
+    assert len(conversations) == 2
+    thread = [m for c in agent.get(f"/tickets/{merged_id}/conversations").json() for m in c["messages"]]
+    expected = [m["text"] for m in sorted(thread, key=lambda m: (m["sent_at"], m["id"]), reverse=True)]
+    assert len(expected) == 7
+
+    seen: list[str] = []
+    cursor = None
+    for _ in range(4):
+        params: dict[str, object] = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = agent.get(f"/tickets/{first['id']}/messages", params=params)  # an old id resolves to the merge
+        assert page.status_code == 200, page.text
+        assert len(page.json()["items"]) <= 3
+        seen += [m["text"] for m in page.json()["items"]]
+        assert {m["conversation_id"] for m in page.json()["items"]} <= conversations
+        cursor = page.json()["next_cursor"]
+        if not cursor:
+            break
+    assert seen == expected, "each message once, newest first, across both conversations"
+    assert seen[0] == "second 1" and len(seen) == len(set(seen))
+
+
+def test_messages_page_rejects_bad_input(agent: Agent) -> None:
+    ticket = agent.post("/tickets", json=ticket_payload()).json()
+    for params, field in (({"limit": 0}, "limit"), ({"limit": 201}, "limit"), ({"cursor": "not-ours"}, "cursor")):
+        response = agent.get(f"/tickets/{ticket['id']}/messages", params=params)
+        assert response.status_code == 422, (params, response.text)
+        assert response.json()["error"]["field"] == field
+    assert agent.get("/tickets/987654/messages").status_code == 404
