@@ -67,6 +67,24 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = value.replace(tzinfo=UTC)
         return value
 
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        """On SQLite, parse the stored text with the C `fromisoformat` and attach UTC in one step (a list page
+        reads hundreds of these; SQLAlchemy's generic path runs a regex and then the method above)."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        fallback = super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                return datetime.fromisoformat(value + "+00:00")  # stored as UTC without an offset
+            except (TypeError, ValueError):
+                parsed = fallback(value) if fallback else value
+                return parsed.replace(tzinfo=UTC) if isinstance(parsed, datetime) and parsed.tzinfo is None else parsed
+
+        return process
+
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -346,8 +346,9 @@ def ticket_messages(
     if not 1 <= limit <= MESSAGE_PAGE_MAX:
         raise ValidationFailed(f"limit must be between 1 and {MESSAGE_PAGE_MAX}.", field="limit")
     ticket = get_ticket(uow=uow, actor=actor, ticket_id=ticket_id)
-    conversation_ids = select(Conversation.id).where(Conversation.ticket_id == ticket.id).scalar_subquery()
-    stmt = select(Message).where(Message.conversation_id.in_(conversation_ids))
+    # Joined from the ticket's few conversations, each read through the (conversation, sent_at, id) index.
+    stmt = (select(Message).join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.ticket_id == ticket.id))
     if cursor:
         stamp, message_id = decode_cursor(cursor)
         stmt = stmt.where(or_(Message.sent_at < stamp, and_(Message.sent_at == stamp, Message.id < message_id)))

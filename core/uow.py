@@ -51,7 +51,8 @@ class UnitOfWork:
     ) -> None:
         session, self._session = self._session, None
         if session is not None:
-            session.rollback()
+            # close() rolls back whatever was not committed (the connection is reset as it goes back to the
+            # pool) without first expiring every loaded object one by one, as rollback() would.
             session.close()
         # A race can also surface outside flush()/commit(), e.g. a deadlock in a query's autoflush.
         conflict = _as_conflict(exc) if exc is not None and not isinstance(exc, Conflict) else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from types import TracebackType
 from typing import Annotated
 
 import anyio
@@ -77,3 +78,33 @@ def current_user(request: Request, uow: UoW) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+class Reading:
+    """A read endpoint's whole database work in its one trip to the thread pool: `with read as (uow, user):`
+    opens a unit of work, authenticates the bearer token (401 without a valid one) and closes the unit
+    of work on the way out. As separate dependencies, authenticating and closing would each add a trip."""
+
+    def __init__(self, state: AppState, token: str | None) -> None:
+        self._state, self._token = state, token
+        self._uow: UnitOfWork | None = None
+
+    def __enter__(self) -> tuple[UnitOfWork, User]:
+        uow = self._uow = self._state.uow().__enter__()
+        try:
+            return uow, users.authenticate_token(uow=uow, token=self._token)
+        except BaseException as exc:
+            uow.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._uow is not None:
+            self._uow.__exit__(exc_type, exc, tb)
+
+
+async def reading(request: Request, state: State) -> Reading:
+    return Reading(state, bearer_token(request))
+
+
+Read = Annotated[Reading, Depends(reading)]

@@ -7,11 +7,12 @@ from typing import Literal
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, TypeAdapter
+from pydantic_core import to_json
 
 from core import tickets
 from core.errors import ValidationFailed
 from core.schemas import AssociationChange, MessageIn, TicketCreate, TicketUpdate
-from plugin.deps import CurrentUser, UoW
+from plugin.deps import CurrentUser, Read, UoW
 from plugin.schemas import ConversationOut, MessageOut, MessagePage, TicketOut, TicketPage
 
 router = APIRouter(tags=["tickets"])
@@ -27,12 +28,13 @@ def dumped(model: BaseModel) -> Response:
 
 @router.get("/tickets", response_model=TicketPage)
 def list_tickets(
-    uow: UoW, user: CurrentUser, view: str = "all", q: str | None = Query(None, max_length=200),
+    read: Read, view: str = "all", q: str | None = Query(None, max_length=200),
     limit: int = 50, cursor: str | None = Query(None, max_length=500),
 ) -> Response:
-    items, next_cursor = tickets.list_tickets(uow=uow, actor=user, view=view, q=q, limit=limit, cursor=cursor)
-    return dumped(TicketPage(items=[TicketOut.build(uow, t, user, full=False) for t in items],
-                             next_cursor=next_cursor))
+    with read as (uow, user):
+        items, next_cursor = tickets.list_tickets(uow=uow, actor=user, view=view, q=q, limit=limit, cursor=cursor)
+        rows = [TicketOut.list_fields(t, user) for t in items]  # plain values: pydantic-core writes them as JSON
+    return Response(to_json({"items": rows, "next_cursor": next_cursor}), media_type="application/json")
 
 
 @router.post("/tickets", response_model=TicketOut, status_code=201)
@@ -41,8 +43,9 @@ def create_ticket(body: TicketCreate, uow: UoW, user: CurrentUser) -> TicketOut:
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
-def get_ticket(ticket_id: int, uow: UoW, user: CurrentUser) -> Response:
-    return dumped(TicketOut.build(uow, tickets.get_ticket(uow=uow, actor=user, ticket_id=ticket_id), user))
+def get_ticket(ticket_id: int, read: Read) -> Response:
+    with read as (uow, user):
+        return dumped(TicketOut.build(uow, tickets.get_ticket(uow=uow, actor=user, ticket_id=ticket_id), user))
 
 
 def _if_match_version(header: str) -> int:
@@ -68,18 +71,22 @@ def update_ticket(
 
 
 @router.get("/tickets/{ticket_id}/conversations", response_model=list[ConversationOut])
-def ticket_conversations(ticket_id: int, uow: UoW, user: CurrentUser) -> Response:
-    found = tickets.ticket_conversations(uow=uow, actor=user, ticket_id=ticket_id)
-    return Response(CONVERSATIONS.dump_json([ConversationOut.build(c) for c in found]), media_type="application/json")
+def ticket_conversations(ticket_id: int, read: Read) -> Response:
+    with read as (uow, user):
+        found = tickets.ticket_conversations(uow=uow, actor=user, ticket_id=ticket_id)
+        return Response(CONVERSATIONS.dump_json([ConversationOut.build(c) for c in found]),
+                        media_type="application/json")
 
 
 @router.get("/tickets/{ticket_id}/messages", response_model=MessagePage)
 def ticket_messages(
-    ticket_id: int, uow: UoW, user: CurrentUser, limit: int = 50, cursor: str | None = Query(None, max_length=500),
+    ticket_id: int, read: Read, limit: int = 50, cursor: str | None = Query(None, max_length=500),
 ) -> Response:
     """The ticket's messages over all its conversations, newest first, a page at a time (for long threads)."""
-    page, next_cursor = tickets.ticket_messages(uow=uow, actor=user, ticket_id=ticket_id, limit=limit, cursor=cursor)
-    return dumped(MessagePage(items=[MessageOut.build(m) for m in page], next_cursor=next_cursor))
+    with read as (uow, user):
+        page, next_cursor = tickets.ticket_messages(uow=uow, actor=user, ticket_id=ticket_id, limit=limit,
+                                                    cursor=cursor)
+        return dumped(MessagePage(items=[MessageOut.build(m) for m in page], next_cursor=next_cursor))
 
 
 @router.post("/tickets/{ticket_id}/read", response_model=TicketOut)

@@ -156,6 +156,27 @@ def test_list_items_carry_followers_conversations_owner_and_contact(uow_factory:
     assert item.contact is not None and item.contact.name == "Casey"
 
 
+def test_list_rows_serialise_exactly_as_the_schema_would(uow_factory: UowFactory, actor_id: int) -> None:
+    """The API writes list rows as plain values (no per-row validation): they must be what TicketOut writes."""
+    from pydantic_core import to_json
+
+    from plugin.schemas import TicketOut
+
+    ticket_id = _ticket(uow_factory, "Serialised", owner_id=actor_id, description="Zebra labeller")
+    with uow_factory() as uow:
+        uow.session.execute(text("UPDATE tickets SET summary_text = 'Short', summary_model = 'offline', "
+                                 "summary_generated_at = created_at WHERE id = :t"), {"t": ticket_id})
+        uow.commit()
+    with uow_factory() as uow:
+        actor = uow.session.get(User, actor_id)
+        assert actor is not None
+        (item,), _ = list_page(uow=uow, actor=actor)
+        fields = TicketOut.list_fields(item, actor)
+    assert set(fields) == set(TicketOut.model_fields)
+    assert fields["summary"] is not None and fields["created_at"].tzinfo is not None
+    assert to_json(fields) == TicketOut.model_validate(fields).model_dump_json().encode()
+
+
 # SQLite only: its planner's choice is fixed by the indexes; PostgreSQL plans by table statistics, which
 # a test database of a few rows does not have (B1 in `make bench` measures it at 100,000 tickets).
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
