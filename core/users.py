@@ -7,7 +7,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core import audit
 from core.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
@@ -87,12 +87,16 @@ def issue_token(*, uow: UnitOfWork, user: User, name: str = "default") -> str:
     return token
 
 
+# Built once: every API request runs it (the user and their token in one round trip).
+_USER_BY_TOKEN = (select(User).join(ApiToken, ApiToken.user_id == User.id)
+                  .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
 def authenticate_token(*, uow: UnitOfWork, token: str | None) -> User:
     """Resolve a bearer token to an active user or raise `Unauthenticated`."""
     if not token:
         raise Unauthenticated("Missing API token: send 'Authorization: Bearer <token>'.")
-    user = uow.session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id)
-                              .where(ApiToken.token_hash == hash_token(token)))  # one round trip
+    user = uow.session.scalar(_USER_BY_TOKEN, {"token_hash": hash_token(token)})
     if user is None or not user.is_active:
         raise Unauthenticated("Invalid or revoked API token.")
     return user

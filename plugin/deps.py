@@ -82,15 +82,16 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 class Reading:
     """A read endpoint's whole database work in its one trip to the thread pool: `with read as (uow, user):`
-    opens a unit of work, authenticates the bearer token (401 without a valid one) and closes the unit
-    of work on the way out. As separate dependencies, authenticating and closing would each add a trip."""
+    opens a read-only unit of work, authenticates the bearer token (401 without a valid one) and closes
+    the unit of work on the way out. As separate dependencies, authenticating and closing would each add
+    a trip."""
 
     def __init__(self, state: AppState, token: str | None) -> None:
         self._state, self._token = state, token
         self._uow: UnitOfWork | None = None
 
     def __enter__(self) -> tuple[UnitOfWork, User]:
-        uow = self._uow = self._state.uow().__enter__()
+        uow = self._uow = self._state.uow().__enter__().read_only()
         try:
             return uow, users.authenticate_token(uow=uow, token=self._token)
         except BaseException as exc:
