@@ -47,7 +47,8 @@ def head_revision(app_dir: Path = ROOT) -> str:
 def dataset_key(tickets: int, seed: int, revision: str) -> str:
     """Cache key of a seeded database: what it holds and the code that made it."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "core" / "loadgen").glob("*.py")):
+    for path in [*sorted((ROOT / "core" / "loadgen").glob("*.py")),
+                 *sorted((ROOT / "core" / "migrations" / "versions").glob("*.py"))]:  # index options too
         digest.update(path.read_bytes())
     return f"t{tickets}_s{seed}_r{revision}_{digest.hexdigest()[:8]}"
 

@@ -15,10 +15,12 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
     Select,
     String,
     and_,
+    any_,
     bindparam,
     cast,
     exists,
@@ -29,6 +31,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from core.errors import ValidationFailed
 from core.models import (
@@ -45,7 +48,7 @@ from core.models import (
     ticket_deals,
     ticket_followers,
 )
-from core.search import MIN_QUERY, TicketTextMatch, matching_ticket_ids, terms
+from core.search import MIN_QUERY, TicketTextMatch, matching_ticket_ids, terms, text_matches_each
 from core.uow import UnitOfWork
 
 VIEWS = ("all", "open", "unread", "mine", "unassigned", "spam", "trash")
@@ -162,8 +165,8 @@ def _id_list(table: Any, column: str, c: Any) -> Any:
             .where(table.c.ticket_id == c.id).scalar_subquery())
 
 
-@lru_cache(maxsize=64)
-def _page_statement(view: str, source: str, after: bool) -> Select[Any]:
+@lru_cache(maxsize=128)
+def _page_statement(view: str, source: str, after: bool, dialect: str = "sqlite") -> Select[Any]:
     """The page query of a view, built once: everything that varies per request is a bound parameter.
 
     `source` is "all" (the view as it is), "ids" (only the tickets in :ids, looked up by primary key),
@@ -174,12 +177,16 @@ def _page_statement(view: str, source: str, after: bool) -> Select[Any]:
     c: Any = _TICKETS.c
     if source == "ids":
         # The LIMIT keeps the database from merging this into the outer query (and then scanning a
-        # whole view for these few ids): they are looked up by primary key and sorted instead.
-        c = select(_TICKETS).where(_TICKETS.c.id.in_(bindparam("ids", expanding=True))) \
-            .limit(bindparam("id_count")).subquery("matched").c
+        # whole view for these few ids): they are looked up by primary key and sorted instead. On
+        # PostgreSQL the ids travel as one array, so the statement (and its plan) is the same each time.
+        wanted = (_TICKETS.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))) if dialect == "postgresql"
+                  else _TICKETS.c.id.in_(bindparam("ids", expanding=True)))
+        c = select(_TICKETS).where(wanted).limit(bindparam("id_count")).subquery("matched").c
     page = select(*(c[name] for name in FIELDS)).where(view_condition(c, view))
     if source == "match":
-        page = page.where(or_(TicketTextMatch.parametrized(), c.id == bindparam("number")))
+        # Many tickets match: check them one by one in the view's order until the page is full.
+        matches = text_matches_each(c) if dialect == "postgresql" else TicketTextMatch.parametrized()
+        page = page.where(or_(matches, c.id == bindparam("number")))
     elif source == "name":
         page = page.where(or_(c.name.ilike(bindparam("like")), c.id == bindparam("number")))
     if after:
@@ -222,7 +229,8 @@ def list_page(
         else:
             source = "match"
             params.update(TicketTextMatch.parameters(text))
-    rows = uow.session.execute(_page_statement(view, source, bool(cursor)), params).all()
+    dialect = uow.session.get_bind().dialect.name
+    rows = uow.session.execute(_page_statement(view, source, bool(cursor), dialect), params).all()
     more = len(rows) > limit
     items = [_item(row) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1].last_activity_at, items[-1].id) if more and items else None

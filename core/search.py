@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import BindParameter, Boolean, ColumnElement, String, bindparam, or_
+from sqlalchemy import BindParameter, Boolean, ColumnElement, String, bindparam, func, literal_column, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -103,6 +103,24 @@ def matching_ids_sql(dialect: str, param: str) -> str:
             f"@@ to_tsquery({TS_CONFIG}, {param}) UNION ALL "
             "SELECT c.ticket_id FROM messages m JOIN conversations c ON c.id = m.conversation_id "
             f"WHERE to_tsvector({TS_CONFIG}, m.text) @@ to_tsquery({TS_CONFIG}, {param}) AND c.ticket_id IS NOT NULL")
+
+
+def text_matches_each(c: Any) -> ColumnElement[bool]:
+    """PostgreSQL: whether the ticket with columns `c` matches :ts_query, worked out for that ticket alone
+    (its name and description, then its messages) instead of gathering every match from the index.
+    For list pages of a common word, where a few tickets in the view's order fill the page."""
+    from core.models import Conversation, Message
+
+    config: ColumnElement[Any] = literal_column(TS_CONFIG)
+    query = func.to_tsquery(config, bindparam("ts_query", type_=String))
+    conversations, messages = Conversation.__table__, Message.__table__
+    # An aggregate, not EXISTS: PostgreSQL would turn EXISTS into one hashed set of every match.
+    in_messages = func.coalesce(
+        select(func.bool_or(func.to_tsvector(config, messages.c.text).op("@@")(query)))
+        .select_from(conversations.join(messages, messages.c.conversation_id == conversations.c.id))
+        .where(conversations.c.ticket_id == c.id).scalar_subquery(), False)
+    in_ticket = func.to_tsvector(config, c.name.concat(" ").concat(c.description)).op("@@")(query)
+    return or_(in_ticket, in_messages)
 
 
 @compiles(TicketTextMatch, "sqlite")

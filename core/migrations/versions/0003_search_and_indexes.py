@@ -50,10 +50,13 @@ SQLITE_FTS_DROP = [
     "DROP TRIGGER IF EXISTS ticket_fts_ai", "DROP TABLE IF EXISTS ticket_fts",
 ]
 # The expressions must stay exactly those of core.search.matching_ids_sql, or the indexes go unused.
+# A small pending list: new rows still go into the index in batches, but a search never has to scan
+# megabytes of not-yet-merged entries (the default 4 MB list cost ~5 ms per query).
+PG_GIN = "WITH (gin_pending_list_limit = 256)"
 PG_FTS = [
     "CREATE INDEX ix_tickets_fts ON tickets USING gin "
-    "(to_tsvector('simple'::regconfig, name || ' ' || description))",
-    "CREATE INDEX ix_messages_fts ON messages USING gin (to_tsvector('simple'::regconfig, text))",
+    f"(to_tsvector('simple'::regconfig, name || ' ' || description)) {PG_GIN}",
+    f"CREATE INDEX ix_messages_fts ON messages USING gin (to_tsvector('simple'::regconfig, text)) {PG_GIN}",
 ]
 PG_FTS_DROP = ["DROP INDEX IF EXISTS ix_messages_fts", "DROP INDEX IF EXISTS ix_tickets_fts"]
 
