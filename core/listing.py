@@ -48,14 +48,14 @@ from core.models import (
     ticket_deals,
     ticket_followers,
 )
-from core.search import MIN_QUERY, TicketTextMatch, matching_ticket_ids, terms, text_matches_each
+from core.search import MIN_QUERY, SEARCH_ID_CAP, TicketTextMatch, matching_ticket_ids, terms, text_matches_each
 from core.uow import UnitOfWork
 
 VIEWS = ("all", "open", "unread", "mine", "unassigned", "spam", "trash")
 MAX_LIMIT = 100
 # Up to this many matches, a search fetches just the matching rows and sorts them; with more, it
 # scans the view in order (the matches are then dense enough to fill a page quickly).
-SEARCH_ID_LIST_MAX = 500
+SEARCH_ID_LIST_MAX = SEARCH_ID_CAP
 FIELDS = (
     "id", "name", "description", "owner_id", "priority", "category", "pipeline", "status", "channel", "contact_id",
     "unread", "summary_text", "summary_model", "summary_generated_at", "summary_covers_message_id", "version",

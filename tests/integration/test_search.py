@@ -108,6 +108,32 @@ def test_common_words_give_the_same_pages_as_rare_ones(uow_factory: UowFactory, 
     assert _find(uow_factory, actor_id, "wombat cable", view="unread", id_list_max=2) == newest_first
 
 
+def test_a_word_the_statistics_call_common_is_checked_ticket_by_ticket(
+        uow_factory: UowFactory, clock: Clock, actor_id: int, engine: Engine,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL asks its planner how common a word is; above the threshold no hits are read up front."""
+    import core.search
+
+    ids = []
+    for n in range(4):
+        clock.set(T0 + timedelta(minutes=n))
+        ids.append(_ticket(uow_factory, f"Quokka sighting {n}", "A quokka in the server room"))
+    ids.append(_ticket(uow_factory, "Message only", "Is that a quokka?"))
+    _ticket(uow_factory, "Unrelated")
+    expected = _find(uow_factory, actor_id, "quok")
+    assert sorted(expected) == sorted(ids)
+    with uow_factory() as uow:
+        assert core.search.matching_ticket_ids(uow.session, "quok", cap=500) is not None
+    monkeypatch.setattr(core.search, "PG_DENSE_HITS", 0)  # every word now counts as common
+    with uow_factory() as uow:
+        found = core.search.matching_ticket_ids(uow.session, "quok", cap=500)
+    if engine.dialect.name == "postgresql":
+        assert found is None, "a common word goes straight to the scan in list order"
+    else:
+        assert found is not None, "SQLite has no estimate step"
+    assert _find(uow_factory, actor_id, "quok") == expected
+
+
 def test_every_view_pages_through_its_tickets_once(uow_factory: UowFactory, clock: Clock, actor_id: int) -> None:
     made: dict[str, int] = {}
     for n, name in enumerate(("mine", "unassigned", "closed", "read", "trash", "spam")):
