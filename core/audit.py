@@ -49,19 +49,26 @@ def record(
     return event
 
 
+def notification_rows(
+    uow: UnitOfWork, *, actor: User | None, action: str, events: Iterable[tuple[int, int, str, Iterable[int]]]
+) -> list[dict[str, Any]]:
+    """Notification rows (column values) for events already written, given as (event id, ticket id, ticket
+    name, follower ids); never for the actor."""
+    if action not in NOTIFY_TEXT:
+        return []
+    now = uow.now()
+    return [
+        {"user_id": follower_id, "ticket_id": ticket_id, "event_id": event_id, "action": action,
+         "text": f"{NOTIFY_TEXT[action]}: {name}"[:500], "created_at": now, "read_at": None}
+        for event_id, ticket_id, name, followers in events
+        for follower_id in followers
+        if actor is None or follower_id != actor.id
+    ]
+
+
 def follower_notifications(
     uow: UnitOfWork, *, actor: User | None, action: str, events: Iterable[tuple[int, Ticket]]
 ) -> list[Notification]:
-    """Notification rows for events already written in bulk as (event id, ticket); never for the actor."""
-    if action not in NOTIFY_TEXT:
-        return []
-    rows: list[Notification] = []
-    for event_id, ticket in events:
-        text = f"{NOTIFY_TEXT[action]}: {ticket.name}"[:500]
-        rows.extend(
-            Notification(user_id=follower.id, ticket_id=ticket.id, event_id=event_id, action=action, text=text,
-                         created_at=uow.now())
-            for follower in ticket.followers
-            if actor is None or follower.id != actor.id
-        )
-    return rows
+    """Notifications for events already written, as (event id, ticket); never for the actor."""
+    plain = [(event_id, ticket.id, ticket.name, [f.id for f in ticket.followers]) for event_id, ticket in events]
+    return [Notification(**row) for row in notification_rows(uow, actor=actor, action=action, events=plain)]

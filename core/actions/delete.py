@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy import Table, insert, select, update
 
 from core import audit
-from core.audit import follower_notifications
+from core.audit import notification_rows
 from core.errors import Conflict, InvalidAction, ValidationFailed
-from core.models import AuditEvent, Notification, Ticket, User
+from core.models import AuditEvent, Notification, Ticket, User, ticket_followers
 from core.permissions import require
 from core.tickets import ALIAS_DEPTH_LIMIT, resolve_ticket
 from core.uow import UnitOfWork
@@ -30,19 +30,38 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
-# What resolving, checking and trashing read: loading only these keeps 10,000 tickets cheap.
-_LOADED = (Ticket.id, Ticket.name, Ticket.version, Ticket.deleted_at, Ticket.deleted_reason, Ticket.merged_into_id)
+@dataclass
+class _Target:
+    """What resolving, checking and trashing a ticket read: plain columns, not an ORM entity, so 10,000 are cheap."""
+
+    id: int
+    name: str
+    deleted_at: datetime | None
+    deleted_reason: str | None
+    merged_into_id: int | None
+    follower_ids: list[int] = field(default_factory=list)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
-def _load(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, Ticket]:
-    found: dict[int, Ticket] = {}
+_T = cast(Table, Ticket.__table__)
+_COLUMNS = (_T.c.id, _T.c.name, _T.c.deleted_at, _T.c.deleted_reason, _T.c.merged_into_id)
+
+
+def _load(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, _Target]:
+    found: dict[int, _Target] = {}
     for part in chunks(ids):
-        stmt = select(Ticket).where(Ticket.id.in_(part)).options(load_only(*_LOADED), selectinload(Ticket.followers))
-        found.update((t.id, t) for t in uow.session.scalars(stmt))
+        found.update((row[0], _Target(*row)) for row in uow.session.execute(select(*_COLUMNS).where(_T.c.id.in_(part))))
+        followers = select(ticket_followers.c.ticket_id, ticket_followers.c.user_id) \
+            .where(ticket_followers.c.ticket_id.in_(part)).order_by(ticket_followers.c.user_id)
+        for ticket_id, user_id in uow.session.execute(followers):
+            found[ticket_id].follower_ids.append(user_id)
     return found
 
 
-def _resolve_many(uow: UnitOfWork, ids: Sequence[int]) -> tuple[dict[int, Ticket], list[int]]:
+def _resolve_many(uow: UnitOfWork, ids: Sequence[int]) -> tuple[dict[int, _Target], list[int]]:
     """Map each requested id to its ticket, following merge aliases level by level (batched)."""
     loaded = _load(uow, ids)
     missing = [i for i in ids if i not in loaded]
@@ -64,37 +83,39 @@ def _resolve_many(uow: UnitOfWork, ids: Sequence[int]) -> tuple[dict[int, Ticket
 
 
 _TRASHED = ["deleted_at", "deleted_reason", "deleted_by_id", "updated_at", "version"]  # what _trash changes
+_EVENTS = cast(Table, AuditEvent.__table__)
+_NOTIFICATIONS = cast(Table, Notification.__table__)
 
 
-def _trash(uow: UnitOfWork, actor: User, tickets: list[Ticket]) -> None:
+def _trash(uow: UnitOfWork, actor: User, tickets: list[_Target]) -> None:
     """Move live tickets to the trash with batched statements; a concurrent change makes it a conflict."""
     now = uow.now()
     changed = 0
     for part in chunks(sorted(t.id for t in tickets)):
         stmt = (
-            update(Ticket)
-            .where(Ticket.id.in_(part), Ticket.deleted_at.is_(None), Ticket.merged_into_id.is_(None))
+            update(_T)
+            .where(_T.c.id.in_(part), _T.c.deleted_at.is_(None), _T.c.merged_into_id.is_(None))
             .values(deleted_at=now, deleted_reason=TRASH, deleted_by_id=actor.id, updated_at=now,
-                    version=Ticket.version + 1)
-            .execution_options(synchronize_session=False)
+                    version=_T.c.version + 1)
         )
         result: Any = uow.session.execute(stmt)
         changed += int(result.rowcount or 0)
     if changed != len(tickets):
         raise Conflict("Some of these tickets were changed by someone else meanwhile; reload and try again.")
-    # One batched INSERT .. RETURNING; rows may come back in any order, so they are matched by ticket id.
-    rows = [{"at": now, "actor_id": actor.id, "action": "ticket.deleted", "ticket_id": t.id,
-             "detail": {"reason": TRASH}} for t in tickets]
-    returned = uow.session.execute(insert(AuditEvent).returning(AuditEvent.id, AuditEvent.ticket_id), rows)
-    event_ids = {tid: eid for eid, tid in returned.tuples()}
-    events = [(event_ids[t.id], t) for t in tickets]
-    notifications = follower_notifications(uow, actor=actor, action="ticket.deleted", events=events)
-    if notifications:  # one executemany, not one INSERT per notification
-        columns = [c.key for c in Notification.__table__.columns if c.key != "id"]
-        uow.session.execute(insert(Notification), [{k: getattr(n, k) for k in columns} for n in notifications])
-    for ticket in tickets:
-        # The bulk UPDATE bypassed the identity map; reload these rows if anyone reads them again.
-        uow.session.expire(ticket, _TRASHED)
+    # Every ticket gets its audit event in one batched INSERT; ids come back only for the tickets whose
+    # followers are notified (matched by ticket id: RETURNING rows may come in any order).
+    event = {"at": now, "actor_id": actor.id, "action": "ticket.deleted", "detail": {"reason": TRASH}}
+    notified = [t for t in tickets if any(f != actor.id for f in t.follower_ids)]
+    quiet = [t for t in tickets if not any(f != actor.id for f in t.follower_ids)]
+    if quiet:
+        uow.session.execute(insert(_EVENTS), [{**event, "ticket_id": t.id} for t in quiet])
+    if notified:
+        returned = uow.session.execute(insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.ticket_id),
+                                       [{**event, "ticket_id": t.id} for t in notified])
+        event_ids = {tid: eid for eid, tid in returned.tuples()}
+        rows = notification_rows(uow, actor=actor, action="ticket.deleted",
+                                 events=[(event_ids[t.id], t.id, t.name, t.follower_ids) for t in notified])
+        uow.session.execute(insert(_NOTIFICATIONS), rows)  # one executemany
 
 
 def delete_ticket(*, uow: UnitOfWork, actor: User, ticket_id: int) -> Ticket:
@@ -104,8 +125,10 @@ def delete_ticket(*, uow: UnitOfWork, actor: User, ticket_id: int) -> Ticket:
     if ticket.is_deleted:
         where = "spam" if ticket.deleted_reason == "spam" else "trash"
         raise InvalidAction(f"Ticket {ticket.id} is already in the {where}.")
-    _trash(uow, actor, [ticket])
+    uow.flush()
+    _trash(uow, actor, [_Target(ticket.id, ticket.name, None, None, None, [f.id for f in ticket.followers])])
     uow.commit()
+    uow.session.expire(ticket, _TRASHED)  # the UPDATE bypassed the identity map: read these again
     return ticket
 
 
