@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import BigInteger, Engine, bindparam, create_engine, event, func
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import ValidationFailed
@@ -61,3 +63,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that never autoflush surprises into a half-applied action."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def id_values(dialect: str, ids: Sequence[int]) -> Any:
+    """A FROM clause of `ids` (column `value`) bound as ONE parameter: a PostgreSQL array or a SQLite JSON
+    array. Ten thousand ids then make one short statement, not ten of a thousand placeholders each."""
+    if dialect == "postgresql":
+        array = bindparam(None, [int(i) for i in ids], type_=postgresql.ARRAY(BigInteger))
+        return func.unnest(array).table_valued("value").render_derived()
+    return func.json_each(bindparam(None, json.dumps([int(i) for i in ids]))).table_valued("value")

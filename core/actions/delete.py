@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert, literal, select, update
+from sqlalchemy import cast as cast_
 
 from core import audit
 from core.audit import notification_rows
+from core.db import id_values
 from core.errors import Conflict, InvalidAction, ValidationFailed
 from core.models import AuditEvent, Notification, Ticket, User, ticket_followers
 from core.permissions import require
@@ -50,14 +52,18 @@ _T = cast(Table, Ticket.__table__)
 _COLUMNS = (_T.c.id, _T.c.name, _T.c.deleted_at, _T.c.deleted_reason, _T.c.merged_into_id)
 
 
+def _ids(uow: UnitOfWork, ids: Sequence[int]) -> Any:
+    """SELECT of `ids` as one bound value (see core.db.id_values)."""
+    source = id_values(uow.session.get_bind().dialect.name, ids)
+    return select(source.c.value)
+
+
 def _load(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, _Target]:
-    found: dict[int, _Target] = {}
-    for part in chunks(ids):
-        found.update((row[0], _Target(*row)) for row in uow.session.execute(select(*_COLUMNS).where(_T.c.id.in_(part))))
-        followers = select(ticket_followers.c.ticket_id, ticket_followers.c.user_id) \
-            .where(ticket_followers.c.ticket_id.in_(part)).order_by(ticket_followers.c.user_id)
-        for ticket_id, user_id in uow.session.execute(followers):
-            found[ticket_id].follower_ids.append(user_id)
+    found = {row[0]: _Target(*row) for row in uow.session.execute(select(*_COLUMNS).where(_T.c.id.in_(_ids(uow, ids))))}
+    followers = select(ticket_followers.c.ticket_id, ticket_followers.c.user_id) \
+        .where(ticket_followers.c.ticket_id.in_(_ids(uow, ids))).order_by(ticket_followers.c.user_id)
+    for ticket_id, user_id in uow.session.execute(followers):
+        found[ticket_id].follower_ids.append(user_id)
     return found
 
 
@@ -90,31 +96,29 @@ _NOTIFICATIONS = cast(Table, Notification.__table__)
 def _trash(uow: UnitOfWork, actor: User, tickets: list[_Target]) -> None:
     """Move live tickets to the trash with batched statements; a concurrent change makes it a conflict."""
     now = uow.now()
-    changed = 0
-    for part in chunks(sorted(t.id for t in tickets)):
-        stmt = (
-            update(_T)
-            .where(_T.c.id.in_(part), _T.c.deleted_at.is_(None), _T.c.merged_into_id.is_(None))
-            .values(deleted_at=now, deleted_reason=TRASH, deleted_by_id=actor.id, updated_at=now,
-                    version=_T.c.version + 1)
-        )
-        result: Any = uow.session.execute(stmt)
-        changed += int(result.rowcount or 0)
-    if changed != len(tickets):
+    stmt = (
+        update(_T)
+        .where(_T.c.id.in_(_ids(uow, [t.id for t in tickets])), _T.c.deleted_at.is_(None),
+               _T.c.merged_into_id.is_(None))
+        .values(deleted_at=now, deleted_reason=TRASH, deleted_by_id=actor.id, updated_at=now,
+                version=_T.c.version + 1)
+    )
+    result: Any = uow.session.execute(stmt)
+    if int(result.rowcount or 0) != len(tickets):
         raise Conflict("Some of these tickets were changed by someone else meanwhile; reload and try again.")
-    # Every ticket gets its audit event in one batched INSERT; ids come back only for the tickets whose
-    # followers are notified (matched by ticket id: RETURNING rows may come in any order).
-    event = {"at": now, "actor_id": actor.id, "action": "ticket.deleted", "detail": {"reason": TRASH}}
-    notified = [t for t in tickets if any(f != actor.id for f in t.follower_ids)]
-    quiet = [t for t in tickets if not any(f != actor.id for f in t.follower_ids)]
-    if quiet:
-        uow.session.execute(insert(_EVENTS), [{**event, "ticket_id": t.id} for t in quiet])
-    if notified:
-        returned = uow.session.execute(insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.ticket_id),
-                                       [{**event, "ticket_id": t.id} for t in notified])
-        event_ids = {tid: eid for eid, tid in returned.tuples()}
-        rows = notification_rows(uow, actor=actor, action="ticket.deleted",
-                                 events=[(event_ids[t.id], t.id, t.name, t.follower_ids) for t in notified])
+    # Every ticket's audit event in one INSERT .. SELECT; the ids come back (matched by ticket id: rows may
+    # return in any order) for the followers' notifications.
+    source = id_values(uow.session.get_bind().dialect.name, [t.id for t in tickets])
+    detail_type = _EVENTS.c.detail.type
+    values = select(literal(now, _EVENTS.c.at.type), literal(actor.id, _EVENTS.c.actor_id.type),
+                    literal("ticket.deleted", _EVENTS.c.action.type), source.c.value,
+                    cast_(literal({"reason": TRASH}, detail_type), detail_type))
+    returned = uow.session.execute(insert(_EVENTS).from_select(["at", "actor_id", "action", "ticket_id", "detail"],
+                                                               values).returning(_EVENTS.c.id, _EVENTS.c.ticket_id))
+    event_ids = {tid: eid for eid, tid in returned.tuples()}
+    notified = [(event_ids[t.id], t.id, t.name, t.follower_ids) for t in tickets if t.follower_ids]
+    rows = notification_rows(uow, actor=actor, action="ticket.deleted", events=notified)
+    if rows:
         uow.session.execute(insert(_NOTIFICATIONS), rows)  # one executemany
 
 
