@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, field_validator
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core import audit
 from core.actions.merge import claim_tickets
+from core.db import id_values
 from core.errors import InvalidAction, ValidationFailed
 from core.models import DEFAULT_PIPELINE, HELP_DESK, Conversation, Message, Ticket, User
 from core.permissions import require
@@ -46,11 +49,15 @@ def split_ticket(
     require(actor, "ticket.split")
     original = writable_ticket(uow, ticket_id)
     chosen = _chosen_messages(uow, original, message_ids)
-    source = _single_conversation(chosen)
+    source = _single_conversation(uow, chosen)
     _check_channel(uow, source)
     chosen_ids = {m.id for m in chosen}
-    remaining = [m for m in source.messages if m.id not in chosen_ids]
-    if not remaining:
+    # What stays behind, counted by the database (a long thread is not loaded message by message).
+    left, latest_left = uow.session.execute(
+        select(func.count(), func.max(Message.sent_at))
+        .where(Message.conversation_id == source.id, Message.id.not_in(select(_ids(uow, chosen_ids).c.value)))
+    ).one()
+    if not left:
         raise InvalidAction(
             f"At least one message must stay in conversation {source.id}; choose fewer messages to split off."
         )
@@ -79,15 +86,16 @@ def split_ticket(
     )
     uow.session.add_all([new_ticket, conversation])
     uow.flush()  # the new conversation's id, for the move
-    # One UPDATE moves the messages (rows intact), not one per message; the session is told.
+    # One UPDATE moves the messages (rows intact), not one per message; loaded copies are told.
     uow.session.execute(
-        update(Message).where(Message.id.in_(sorted(chosen_ids))).values(conversation_id=conversation.id)
-        .execution_options(synchronize_session="evaluate")
+        update(Message).where(Message.id.in_(select(_ids(uow, chosen_ids).c.value)))
+        .values(conversation_id=conversation.id).execution_options(synchronize_session=False)
     )
     uow.session.expire(source, ["messages"])
-    for message in chosen:
-        uow.session.expire(message, ["conversation"])
-    source.last_message_at = max(m.sent_at for m in remaining)
+    for message in uow.session.identity_map.values():
+        if isinstance(message, Message) and message.id in chosen_ids:
+            uow.session.expire(message, ["conversation_id", "conversation"])
+    source.last_message_at = latest_left
     original.touch(now)
     claim_tickets(uow, original)
     detail = {
@@ -103,14 +111,19 @@ def split_ticket(
     return new_ticket
 
 
-def _chosen_messages(uow: UnitOfWork, ticket: Ticket, message_ids: list[int]) -> list[Message]:
+def _ids(uow: UnitOfWork, ids: set[int] | list[int]) -> Any:
+    return id_values(uow.session.get_bind().dialect.name, sorted(ids))
+
+
+def _chosen_messages(uow: UnitOfWork, ticket: Ticket, message_ids: list[int]) -> list[Any]:
+    """The chosen messages' (id, conversation_id, sent_at): all a split needs to know of them."""
     wanted = list(dict.fromkeys(message_ids))
     if not wanted:
         raise ValidationFailed("Choose at least one message to split off.", field="message_ids")
-    found = list(uow.session.scalars(
-        select(Message).join(Conversation, Message.conversation_id == Conversation.id)
-        .where(Message.id.in_(wanted), Conversation.ticket_id == ticket.id)
-        .order_by(Message.sent_at, Message.id)
+    found = list(uow.session.execute(
+        select(Message.id, Message.conversation_id, Message.sent_at)
+        .join(Conversation, Message.conversation_id == Conversation.id)
+        .where(Message.id.in_(select(_ids(uow, wanted).c.value)), Conversation.ticket_id == ticket.id)
     ))
     foreign = sorted(set(wanted) - {m.id for m in found})
     if foreign:
@@ -121,15 +134,16 @@ def _chosen_messages(uow: UnitOfWork, ticket: Ticket, message_ids: list[int]) ->
     return found
 
 
-def _single_conversation(chosen: list[Message]) -> Conversation:
-    conversations = {m.conversation_id: m.conversation for m in chosen}
+def _single_conversation(uow: UnitOfWork, chosen: list[Any]) -> Conversation:
+    conversations = {m.conversation_id for m in chosen}
     if len(conversations) > 1:
         raise ValidationFailed(
             f"The chosen messages come from conversations {', '.join(map(str, sorted(conversations)))}; "
             "a split takes messages from one conversation.",
             field="message_ids",
         )
-    source = next(iter(conversations.values()))
+    source = uow.session.get(Conversation, next(iter(conversations)))
+    assert source is not None  # the messages were just read joined to it
     if source.spam_at is not None:
         raise InvalidAction(f"Conversation {source.id} is in spam; mark it as not spam before splitting it.")
     return source
