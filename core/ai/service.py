@@ -129,6 +129,12 @@ def _budget(model: Any) -> tuple[int, Callable[[str], int]]:
     return max(budget, 256), lambda text: count_tokens(config.model, text)
 
 
+def _fits_outright(budget: int, *texts: str) -> bool:
+    """Whether the prompt surely fits without counting tokens: a token is at least one byte in the
+    tokenizers litellm counts with, so text of at most `budget` bytes is at most `budget` tokens."""
+    return sum(len(text.encode()) for text in texts) <= budget
+
+
 def _render_tokens(count: Callable[[str], int], system: str, user: str) -> int:
     return count(system) + count(user)
 
@@ -189,9 +195,11 @@ def _names_from_model(uow: UnitOfWork, ws: WorkspaceSettings, ticket: Ticket, ro
     language = ws.ai_language or uow.settings.ai_language
     system = render("name_system", count=NAME_COUNT, exclude=exclude, language=language)
     budget, count = _budget(model)
-    overhead = _render_tokens(count, system, render("name_user", ticket=data.ticket, messages=[], omitted=0))
-    kept, omitted = fit_to_budget(data.messages, budget_tokens=max(budget - overhead, 128), count=count)
-    user = render("name_user", ticket=data.ticket, messages=kept, omitted=omitted)
+    user = render("name_user", ticket=data.ticket, messages=data.messages, omitted=0)
+    if not _fits_outright(budget, system, user):
+        overhead = _render_tokens(count, system, render("name_user", ticket=data.ticket, messages=[], omitted=0))
+        kept, omitted = fit_to_budget(data.messages, budget_tokens=max(budget - overhead, 128), count=count)
+        user = render("name_user", ticket=data.ticket, messages=kept, omitted=omitted)
     completion = model.complete([{"role": "system", "content": system}, {"role": "user", "content": user}],
                                 json_schema=answers.NAMES_SCHEMA, schema_name="ticket_names")
     usage = usage.add(completion)
@@ -253,6 +261,9 @@ def _summary_from_model(uow: UnitOfWork, ws: WorkspaceSettings, ticket: Ticket, 
         usage = usage.add(completion)
         return answers.parse_summary(completion.text)
 
+    whole = render("summary_user", ticket=data.ticket, messages=data.messages, earlier_summaries=[], omitted=0)
+    if _fits_outright(budget, system, whole):
+        return ask(data.messages, [], 0), usage
     overhead = _render_tokens(count, system, render("summary_user", ticket=data.ticket, messages=[],
                                                     earlier_summaries=[], omitted=0))
     room = max(budget - overhead, 128)
