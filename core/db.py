@@ -55,7 +55,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, pool_use_lifo=True,
+                           connect_args={"options": "-c plan_cache_mode=force_custom_plan"}, **kwargs)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable)
     return engine
 
