@@ -55,13 +55,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
-    # Plans made for each query's own values: psycopg prepares a statement after five runs and PostgreSQL
-    # would then settle on one generic plan, which for search (selectivity depends on the words) was ~3x
-    # slower. The most recently used connection is reused first, so its caches stay warm.
-    if "poolclass" not in kwargs:
+    if "poolclass" not in kwargs:  # the most recently used connection first: its caches are warm
         kwargs.setdefault("pool_use_lifo", True)
-    connect_args = {"options": "-c plan_cache_mode=force_custom_plan", **kwargs.pop("connect_args", {})}
-    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable)
     return engine
 

@@ -48,7 +48,15 @@ from core.models import (
     ticket_deals,
     ticket_followers,
 )
-from core.search import MIN_QUERY, SEARCH_ID_CAP, TicketTextMatch, matching_ticket_ids, terms, text_matches_each
+from core.search import (
+    MIN_QUERY,
+    SEARCH_ID_CAP,
+    TicketTextMatch,
+    custom_plans,
+    matching_ticket_ids,
+    terms,
+    text_matches_each,
+)
 from core.uow import UnitOfWork
 
 VIEWS = ("all", "open", "unread", "mine", "unassigned", "spam", "trash")
@@ -215,20 +223,31 @@ def list_page(
     params: dict[str, Any] = {"page_rows": limit + 1, "actor_id": actor.id}
     if cursor:
         params["after_stamp"], params["after_id"] = decode_cursor(cursor)
-    source = "all"
     text = (q or "").strip()
-    if text:
-        params["number"] = int(text) if text.isdigit() and len(text) < 19 else -1
-        ids = matching_ticket_ids(uow.session, text, cap=id_list_max)
-        if ids is not None:
-            if not ids:
-                return [], None
-            source, params["ids"], params["id_count"] = "ids", ids, len(ids)
-        elif len(text) < MIN_QUERY or not terms(text):
-            source, params["like"] = "name", f"%{text}%"
-        else:
-            source = "match"
-            params.update(TicketTextMatch.parameters(text))
+    if not text:
+        return _page(uow, view, "all", cursor, params, limit)
+    with custom_plans(uow.session):
+        return _search_page(uow, view, text, cursor, params, limit, id_list_max)
+
+
+def _search_page(uow: UnitOfWork, view: str, text: str, cursor: str | None, params: dict[str, Any], limit: int,
+                 id_list_max: int) -> tuple[list[TicketListItem], str | None]:
+    params["number"] = int(text) if text.isdigit() and len(text) < 19 else -1
+    ids = matching_ticket_ids(uow.session, text, cap=id_list_max)
+    if ids is not None:
+        if not ids:
+            return [], None
+        source, params["ids"], params["id_count"] = "ids", ids, len(ids)
+    elif len(text) < MIN_QUERY or not terms(text):
+        source, params["like"] = "name", f"%{text}%"
+    else:
+        source = "match"
+        params.update(TicketTextMatch.parameters(text))
+    return _page(uow, view, source, cursor, params, limit)
+
+
+def _page(uow: UnitOfWork, view: str, source: str, cursor: str | None, params: dict[str, Any],
+          limit: int) -> tuple[list[TicketListItem], str | None]:
     dialect = uow.session.get_bind().dialect.name
     rows = uow.session.execute(_page_statement(view, source, bool(cursor), dialect), params).all()
     more = len(rows) > limit
