@@ -53,8 +53,10 @@ class UnitOfWork:
     ) -> None:
         session, self._session = self._session, None
         if session is not None:
-            # close() rolls back whatever was not committed (the connection is reset as it goes back to the
-            # pool) without first expiring every loaded object one by one, as rollback() would.
+            # Detach the loaded objects first, so the rollback does not expire them one by one; the rollback
+            # itself must run: after a failed COMMIT only it resets the connection before it goes back.
+            session.expunge_all()
+            session.rollback()
             session.close()
         # A race can also surface outside flush()/commit(), e.g. a deadlock in a query's autoflush.
         conflict = _as_conflict(exc) if exc is not None and not isinstance(exc, Conflict) else None
