@@ -35,7 +35,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from core.errors import ValidationFailed
 from core.models import (
-    PIPELINES,
     Company,
     Contact,
     Conversation,
@@ -43,6 +42,7 @@ from core.models import (
     Message,
     Ticket,
     User,
+    status_label,
     ticket_companies,
     ticket_contacts,
     ticket_deals,
@@ -120,7 +120,7 @@ class TicketListItem:
 
     @property
     def status_label(self) -> str:
-        return str(PIPELINES.get(self.pipeline, {}).get("statuses", {}).get(self.status, self.status))
+        return status_label(self.pipeline, self.status)
 
 
 def encode_cursor(last_activity_at: datetime, ticket_id: int) -> str:

@@ -46,6 +46,11 @@ HELP_DESK = "help_desk"
 INBOX = "inbox"
 
 
+def status_label(pipeline: str, status: str) -> str:
+    """A status as agents read it ("Waiting on us"), or the status itself when the pipeline has no label."""
+    return str(PIPELINES.get(pipeline, {}).get("statuses", {}).get(status, status))
+
+
 def utcnow() -> datetime:
     """Timezone-aware now; the one clock default for columns."""
     return datetime.now(UTC)
@@ -249,7 +254,7 @@ class Ticket(Base):
 
     @property
     def status_label(self) -> str:
-        return str(PIPELINES.get(self.pipeline, {}).get("statuses", {}).get(self.status, self.status))
+        return status_label(self.pipeline, self.status)
 
     def touch(self, now: datetime) -> None:
         self.updated_at = now
