@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, bindparam, create_engine, event, func
+from sqlalchemy import BigInteger, Engine, bindparam, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -74,3 +74,8 @@ def id_values(dialect: str, ids: Sequence[int]) -> Any:
         array = bindparam(None, [int(i) for i in ids], type_=postgresql.ARRAY(BigInteger))
         return func.unnest(array).table_valued("value").render_derived()
     return func.json_each(bindparam(None, json.dumps([int(i) for i in ids]))).table_valued("value")
+
+
+def id_list(session: Session, ids: Iterable[int]) -> Any:
+    """SELECT of `ids` bound as one value (see `id_values`), for `column.in_(...)`."""
+    return select(id_values(session.get_bind().dialect.name, sorted(ids)).c.value)

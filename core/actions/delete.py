@@ -12,7 +12,7 @@ from sqlalchemy import cast as cast_
 
 from core import audit
 from core.audit import notification_rows
-from core.db import id_values
+from core.db import id_list, id_values
 from core.errors import Conflict, InvalidAction, ValidationFailed
 from core.models import AuditEvent, Notification, Ticket, User, ticket_followers
 from core.permissions import require
@@ -52,16 +52,11 @@ _T = cast(Table, Ticket.__table__)
 _COLUMNS = (_T.c.id, _T.c.name, _T.c.deleted_at, _T.c.deleted_reason, _T.c.merged_into_id)
 
 
-def _ids(uow: UnitOfWork, ids: Sequence[int]) -> Any:
-    """SELECT of `ids` as one bound value (see core.db.id_values)."""
-    source = id_values(uow.session.get_bind().dialect.name, ids)
-    return select(source.c.value)
-
-
 def _load(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, _Target]:
-    found = {row[0]: _Target(*row) for row in uow.session.execute(select(*_COLUMNS).where(_T.c.id.in_(_ids(uow, ids))))}
+    rows = uow.session.execute(select(*_COLUMNS).where(_T.c.id.in_(id_list(uow.session, ids))))
+    found = {row[0]: _Target(*row) for row in rows}
     followers = select(ticket_followers.c.ticket_id, ticket_followers.c.user_id) \
-        .where(ticket_followers.c.ticket_id.in_(_ids(uow, ids))).order_by(ticket_followers.c.user_id)
+        .where(ticket_followers.c.ticket_id.in_(id_list(uow.session, ids))).order_by(ticket_followers.c.user_id)
     for ticket_id, user_id in uow.session.execute(followers):
         found[ticket_id].follower_ids.append(user_id)
     return found
@@ -98,7 +93,7 @@ def _trash(uow: UnitOfWork, actor: User, tickets: list[_Target]) -> None:
     now = uow.now()
     stmt = (
         update(_T)
-        .where(_T.c.id.in_(_ids(uow, [t.id for t in tickets])), _T.c.deleted_at.is_(None),
+        .where(_T.c.id.in_(id_list(uow.session, [t.id for t in tickets])), _T.c.deleted_at.is_(None),
                _T.c.merged_into_id.is_(None))
         .values(deleted_at=now, deleted_reason=TRASH, deleted_by_id=actor.id, updated_at=now,
                 version=_T.c.version + 1)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from core import audit
 from core.actions.merge import claim_tickets
-from core.db import id_values
+from core.db import id_list
 from core.errors import InvalidAction, ValidationFailed
 from core.models import DEFAULT_PIPELINE, HELP_DESK, Conversation, Message, Ticket, User
 from core.permissions import require
@@ -55,7 +55,7 @@ def split_ticket(
     # What stays behind, counted by the database (a long thread is not loaded message by message).
     left, latest_left = uow.session.execute(
         select(func.count(), func.max(Message.sent_at))
-        .where(Message.conversation_id == source.id, Message.id.not_in(select(_ids(uow, chosen_ids).c.value)))
+        .where(Message.conversation_id == source.id, Message.id.not_in(id_list(uow.session, chosen_ids)))
     ).one()
     if not left:
         raise InvalidAction(
@@ -88,7 +88,7 @@ def split_ticket(
     uow.flush()  # the new conversation's id, for the move
     # One UPDATE moves the messages (rows intact), not one per message; loaded copies are told.
     uow.session.execute(
-        update(Message).where(Message.id.in_(select(_ids(uow, chosen_ids).c.value)))
+        update(Message).where(Message.id.in_(id_list(uow.session, chosen_ids)))
         .values(conversation_id=conversation.id).execution_options(synchronize_session=False)
     )
     uow.session.expire(source, ["messages"])
@@ -111,10 +111,6 @@ def split_ticket(
     return new_ticket
 
 
-def _ids(uow: UnitOfWork, ids: set[int] | list[int]) -> Any:
-    return id_values(uow.session.get_bind().dialect.name, sorted(ids))
-
-
 def _chosen_messages(uow: UnitOfWork, ticket: Ticket, message_ids: list[int]) -> list[Any]:
     """The chosen messages' (id, conversation_id, sent_at): all a split needs to know of them."""
     wanted = list(dict.fromkeys(message_ids))
@@ -123,7 +119,7 @@ def _chosen_messages(uow: UnitOfWork, ticket: Ticket, message_ids: list[int]) ->
     found = list(uow.session.execute(
         select(Message.id, Message.conversation_id, Message.sent_at)
         .join(Conversation, Message.conversation_id == Conversation.id)
-        .where(Message.id.in_(select(_ids(uow, wanted).c.value)), Conversation.ticket_id == ticket.id)
+        .where(Message.id.in_(id_list(uow.session, wanted)), Conversation.ticket_id == ticket.id)
     ))
     foreign = sorted(set(wanted) - {m.id for m in found})
     if foreign:

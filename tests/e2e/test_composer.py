@@ -119,6 +119,8 @@ def test_refused_reply_shows_failed_with_the_reason_then_retry_sends_it(tab: Any
     tab.goto(f"/tickets/{ticket}")
     tab.get_by_label("Message", exact=True).fill("Did you get this?")
     tab.get_by_role("button", name="Send reply").click()
+    # the form's redirect must settle first: a reload while it is still navigating detaches the page
+    expect(tab.locator("p.notice[role=status]")).to_have_text("Reply added.")
     reply = tab.locator(".message.outgoing").last
     wait_for(lambda: sink.data_commands >= 1, what="the refused attempt")
     for _ in range(50):
