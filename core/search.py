@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import time
+import weakref
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import BindParameter, Boolean, ColumnElement, String, bindparam, func, literal_column, or_, select
@@ -151,15 +155,19 @@ def _match_other(element: TicketTextMatch, compiler: SQLCompiler, **kw: Any) -> 
 def custom_plans(session: Session) -> Iterator[None]:
     """PostgreSQL: plan each statement for its own values while searching. psycopg prepares a statement
     after five runs, and PostgreSQL then settles on one generic plan; for search, whose costs depend on
-    the words, that plan was about three times slower. Elsewhere generic plans save the planning."""
+    the words, that plan was about three times slower. Elsewhere generic plans save the planning.
+    Preparing is switched off on the client for the duration (no round trip to the server), so the
+    search's statements go as unnamed ones, each planned for its values."""
     if session.get_bind().dialect.name != "postgresql":
         yield
         return
-    session.execute(sql_text("SET plan_cache_mode = force_custom_plan"))
+    driver: Any = session.connection().connection.driver_connection
+    before = driver.prepare_threshold
+    driver.prepare_threshold = None
     try:
         yield
     finally:
-        session.execute(sql_text("RESET plan_cache_mode"))
+        driver.prepare_threshold = before
 
 
 def _ticket_number(text: str) -> int | None:
@@ -181,12 +189,89 @@ PG_DENSE_HITS = 9000
 SEARCH_ID_CAP = 500  # tickets fetched as an id list before a list page scans instead (SQLite; see above for PG)
 
 
-def _estimated_hits(session: Session, query: str) -> int:
+def _explained_hits(session: Session, query: str) -> int:
     """PostgreSQL's own estimate of how many index hits `query` has (its statistics, no execution)."""
     raw = session.execute(sql_text(f"EXPLAIN (FORMAT JSON) {matching_ids_sql('postgresql', ':q')}"),
                           {"q": query}).scalar()
     plan: Any = json.loads(raw) if isinstance(raw, str) else raw
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+@dataclass(frozen=True)
+class WordStats:
+    """One full-text index's statistics as ANALYZE left them: its rows, its most common words and the
+    share of rows holding each, and the smallest share it kept (an unlisted word is rarer than that)."""
+
+    rows: float
+    common: dict[str, float]
+    min_share: float
+
+    @cached_property
+    def any_common(self) -> float:
+        """Share of rows holding at least one listed word (the words taken as independent)."""
+        return _either(self.common.values())
+
+    def share(self, prefix: str) -> float:
+        """Estimated share of rows holding a word that starts with `prefix`, worked out as PostgreSQL's
+        planner does for a prefix query: the listed words that match, plus the unlisted rest in the
+        proportion matching among the listed ones; at least what an unlisted word gets; a flat 2% when
+        fewer than 100 words are listed."""
+        if len(self.common) < 100:
+            return 0.02
+        matching = [share for word, share in self.common.items() if word.startswith(prefix)]
+        estimate = _either(matching) + (1.0 - self.any_common) * len(matching) / len(self.common)
+        return max(estimate, min(0.005, self.min_share / 2))
+
+
+def _either(shares: Iterable[float]) -> float:
+    """P(any of independent events) from their probabilities."""
+    total = 0.0
+    for share in shares:
+        total += share - total * share
+    return min(max(total, 0.0), 1.0)
+
+
+# Per table: what its index's statistics live under in pg_stats.
+_STATS_OF = {"tickets": "ix_tickets_fts", "messages": "ix_messages_fts"}
+STATS_MAX_AGE = 300.0  # seconds before the statistics are read again (they change with ANALYZE only)
+_stats_cache: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, WordStats] | None]] = weakref.WeakKeyDictionary()
+
+
+def _word_stats(session: Session) -> dict[str, WordStats] | None:
+    """The search indexes' statistics, read once per STATS_MAX_AGE per engine; None before ANALYZE."""
+    engine = session.get_bind()
+    cached = _stats_cache.get(engine)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < STATS_MAX_AGE:
+        return cached[1]
+    rows: dict[str, float] = {name: float(count) for name, count in session.execute(sql_text(
+        "SELECT relname, reltuples FROM pg_class WHERE oid IN (to_regclass('tickets'), to_regclass('messages'))"))}
+    found: dict[str, WordStats] = {}
+    for table, words, shares in session.execute(sql_text(
+            "SELECT tablename, most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+            "WHERE schemaname = current_schema() AND tablename IN ('ix_tickets_fts', 'ix_messages_fts')")):
+        if words and shares and len(shares) > len(words):
+            table_name = next(t for t, index in _STATS_OF.items() if index == table)
+            found[table_name] = WordStats(rows.get(table_name, -1.0), dict(zip(words, shares, strict=False)),
+                                          float(shares[len(words)]))
+    stats = found if len(found) == len(_STATS_OF) and all(s.rows >= 0 for s in found.values()) else None
+    _stats_cache[engine] = (now, stats)
+    return stats
+
+
+def _estimated_hits(session: Session, words: list[str]) -> float:
+    """How many index hits the prefix query of `words` has, as the planner would estimate it: from the
+    indexes' statistics, kept in the process (no round trip), or by asking EXPLAIN before ANALYZE ran."""
+    stats = _word_stats(session)
+    if stats is None:
+        return _explained_hits(session, tsquery(words))
+    hits = 0.0
+    for table in _STATS_OF:
+        share = 1.0
+        for word in words:
+            share *= stats[table].share(word)
+        hits += share * stats[table].rows
+    return hits
 
 
 def matching_ticket_ids(session: Session, q: str, *, cap: int) -> list[int] | None:
@@ -207,7 +292,7 @@ def matching_ticket_ids(session: Session, q: str, *, cap: int) -> list[int] | No
         # order costs about 5 ms divided by the share (in %) of tickets that match; they cross near
         # PG_DENSE_HITS. The planner's statistics tell which side of it a query is on, for the cost of
         # planning it; below, up to that many hits are read (so up to ~5,000 tickets come as ids).
-        if _estimated_hits(session, query) > PG_DENSE_HITS:
+        if _estimated_hits(session, words) > PG_DENSE_HITS:
             return None
         if cap >= SEARCH_ID_CAP:  # the default (a smaller cap is a caller's, e.g. a test's, choice)
             cap = raw_cap = PG_DENSE_HITS

@@ -134,6 +134,44 @@ def test_a_word_the_statistics_call_common_is_checked_ticket_by_ticket(
     assert _find(uow_factory, actor_id, "quok") == expected
 
 
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_postgresql_word_counts_are_estimated_in_process_as_its_planner_does(
+        engine: Engine, uow_factory: UowFactory) -> None:
+    """The index statistics ANALYZE keeps are read once; the estimates made from them match EXPLAIN's."""
+    import core.search
+
+    for n in range(150):  # the numbers make over 100 listed words, as a real index has
+        words = "quokka habitat" if n % 3 else "wombat burrow"
+        _ticket(uow_factory, f"Sighting {n}", f"A {words} report, number {n}.")
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    core.search._stats_cache.clear()  # statistics read before the ANALYZE (they are kept for minutes)
+    with uow_factory() as uow:
+        stats = core.search._word_stats(uow.session)
+        assert stats is not None and "quokka" in stats["messages"].common
+        for words in (["quok"], ["wom"], ["quokka", "hab"], ["quokka", "wombat"], ["zebra"]):
+            local = core.search._estimated_hits(uow.session, words)
+            planner = core.search._explained_hits(uow.session, core.search.tsquery(words))
+            assert abs(local - planner) <= max(2.0, planner * 0.1), (words, local, planner)
+        hits = [core.search._estimated_hits(uow.session, [word]) for word in ("quok", "wom", "zebra")]
+        assert hits[0] > 80 > hits[1] > 20 > hits[2], hits  # 100 and 50 of 150 messages; none
+    core.search._stats_cache.clear()  # the next tests' tables are emptied: read their statistics afresh
+
+
+def test_a_prefix_share_counts_every_listed_word_it_starts_and_a_floor_for_the_rest() -> None:
+    from core.search import WordStats
+
+    listed = {f"w{n}": 0.01 for n in range(97)} | {"printer": 0.5, "print": 0.2, "invoice": 0.1}
+    stats = WordStats(rows=1000, common=listed, min_share=0.01)
+    rest = 1 - stats.any_common
+    assert 0 < rest < 1
+    assert stats.share("print") == pytest.approx(0.5 + 0.2 - 0.5 * 0.2 + rest * 2 / 100)
+    assert stats.share("printe") == pytest.approx(0.5 + rest / 100)
+    assert stats.share("zebra") == pytest.approx(0.005)  # unlisted: half the smallest share, at most 0.5%
+    assert WordStats(rows=1000, common=listed, min_share=0.004).share("zebra") == pytest.approx(0.002)
+    assert WordStats(rows=1000, common={"printer": 0.5}, min_share=0.5).share("print") == 0.02  # too few listed
+
+
 def test_every_view_pages_through_its_tickets_once(uow_factory: UowFactory, clock: Clock, actor_id: int) -> None:
     made: dict[str, int] = {}
     for n, name in enumerate(("mine", "unassigned", "closed", "read", "trash", "spam")):
