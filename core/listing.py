@@ -23,7 +23,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
-    exists,
     func,
     literal,
     null,
@@ -161,9 +160,8 @@ def view_condition(c: Any, view: str) -> Any:
         return and_(live, c.owner_id.is_(None))
     if view == "trash":
         return and_(c.deleted_at.is_not(None), c.deleted_reason == "trash", c.merged_into_id.is_(None))
-    if view == "spam":
-        spam = exists().where(_CONVERSATIONS.c.ticket_id == c.id, _CONVERSATIONS.c.spam_at.is_not(None))
-        return and_(c.merged_into_id.is_(None), spam)
+    if view == "spam":  # tickets with a spam conversation (see Ticket.last_spam_at)
+        return and_(c.last_spam_at.is_not(None), c.merged_into_id.is_(None))
     raise ValidationFailed(f"Unknown view '{view}'; use one of {', '.join(VIEWS)}.", field="view")
 
 

@@ -206,6 +206,8 @@ class Ticket(Base):
               **_where("deleted_at IS NULL AND merged_into_id IS NULL")),
         Index("ix_tickets_deleted_activity", "deleted_reason", "last_activity_at", "id",
               **_where("deleted_at IS NOT NULL")),
+        Index("ix_tickets_spam_activity", "last_activity_at", "id",
+              **_where("last_spam_at IS NOT NULL AND merged_into_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -231,6 +233,9 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The latest spam_at of its conversations (NULL: none is spam), for the spam view's index. Kept by
+    # the database's triggers on conversations (migration 0004); the application never writes it.
+    last_spam_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __mapper_args__ = {"version_id_col": version}
 

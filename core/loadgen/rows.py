@@ -179,7 +179,7 @@ class Generator:
             "category": _weighted(rng, CATEGORIES), "pipeline": "support", "status": "NEW", "channel": channel,
             "contact_id": contact[0], "unread": False, "version": 1, "deleted_at": None, "deleted_reason": None,
             "deleted_by_id": None, "merged_into_id": alias_of["id"] if alias_of else None,
-            "created_at": created, "updated_at": created, "last_activity_at": created,
+            "created_at": created, "updated_at": created, "last_activity_at": created, "last_spam_at": None,
         }
         out[table_of(Ticket)].append(row)
         if alias_of is None:
@@ -207,6 +207,7 @@ class Generator:
                 conv["spam_at"] = row["deleted_at"]
         elif len(convs) > 1 and rng.random() < 0.05:
             convs[-1]["spam_at"] = convs[-1]["last_message_at"]
+        row["last_spam_at"] = max((c["spam_at"] for c in convs if c["spam_at"] is not None), default=None)
 
     def conversation(self, out: Rows, report: LoadReport, ticket: dict[str, Any] | None,
                       start: datetime, contact: Customer, *,

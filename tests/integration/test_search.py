@@ -203,6 +203,57 @@ def test_every_view_pages_through_its_tickets_once(uow_factory: UowFactory, cloc
         assert _find(uow_factory, actor_id, "", view=view) == expected[view], view
 
 
+def _spam_column_is_consistent(engine: Engine) -> None:
+    """tickets.last_spam_at equals the latest spam_at of the ticket's conversations, for every ticket."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT t.id, t.last_spam_at, (SELECT max(c.spam_at) FROM conversations c "
+                                 "WHERE c.ticket_id = t.id) FROM tickets t")).all()
+    assert rows and [row for row in rows if row[1] != row[2]] == []
+
+
+def test_the_spam_view_follows_conversations_however_they_change(
+        uow_factory: UowFactory, clock: Clock, actor_id: int, engine: Engine) -> None:
+    """The database's triggers keep the spam view's column right for actions and for SQL written by hand."""
+    from sqlalchemy import update
+
+    from core.actions.merge import merge_tickets
+    from core.actions.spam import mark_not_spam
+
+    alpha, bravo, charlie = (_ticket(uow_factory, name) for name in ("Alpha", "Bravo", "Charlie"))
+
+    def conversations_of(ticket_id: int) -> list[int]:
+        with engine.connect() as conn:
+            return list(conn.execute(text("SELECT id FROM conversations WHERE ticket_id = :t ORDER BY id"),
+                                     {"t": ticket_id}).scalars())
+
+    def spam_view() -> list[int]:
+        _spam_column_is_consistent(engine)
+        return _find(uow_factory, actor_id, "", view="spam")
+
+    with uow_factory() as uow:
+        actor = uow.session.get(User, actor_id)
+        mark_spam(uow=uow, actor=actor, ticket_id=alpha, conversation_ids=conversations_of(alpha))  # type: ignore[arg-type]
+    assert spam_view() == [alpha]
+    with uow_factory() as uow:
+        actor = uow.session.get(User, actor_id)
+        mark_not_spam(uow=uow, actor=actor, conversation_id=conversations_of(alpha)[0])  # type: ignore[arg-type]
+    assert spam_view() == []
+    with engine.begin() as conn:  # written by hand: the database keeps the column, not the application
+        conn.execute(update(Conversation).where(Conversation.ticket_id == bravo).values(spam_at=T0))
+    assert spam_view() == [bravo]
+    with engine.begin() as conn:  # the spam conversation moves to another ticket
+        conn.execute(update(Conversation).where(Conversation.ticket_id == bravo).values(ticket_id=charlie))
+    assert spam_view() == [charlie]
+    with uow_factory() as uow:  # merging carries it to the new ticket; the old ids are aliases
+        actor = uow.session.get(User, actor_id)
+        merged = merge_tickets(uow=uow, actor=actor, ticket_ids=[charlie, alpha], primary_id=charlie).id  # type: ignore[arg-type]
+    assert spam_view() == [merged]
+    with engine.begin() as conn:  # its spam conversation is deleted
+        conn.execute(delete(Conversation).where(Conversation.ticket_id == merged, Conversation.spam_at.is_not(None)))
+    assert spam_view() == []
+    assert conversations_of(merged), "the merged ticket keeps its other conversation"
+
+
 def test_list_items_carry_followers_conversations_owner_and_contact(uow_factory: UowFactory, actor_id: int) -> None:
     ticket_id = _ticket(uow_factory, "Items", owner_id=actor_id)
     with uow_factory() as uow:
