@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     BindParameter,
+    Integer,
     Select,
     String,
     and_,
@@ -199,7 +200,9 @@ def _page_statement(view: str, source: str, after: bool, dialect: str = "sqlite"
         stamp: BindParameter[datetime] = bindparam("after_stamp")
         tid: BindParameter[int] = bindparam("after_id")
         page = page.where(or_(c.last_activity_at < stamp, and_(c.last_activity_at == stamp, c.id < tid)))
-    p = page.order_by(c.last_activity_at.desc(), c.id.desc()).limit(bindparam("page_rows")).subquery("page").c
+    # Written into the SQL, as core.db.sql_limit does (a bound LIMIT made PostgreSQL plan every run afresh).
+    rows = bindparam("page_rows", type_=Integer, literal_execute=True)
+    p = page.order_by(c.last_activity_at.desc(), c.id.desc()).limit(rows).subquery("page").c
     return (
         select(*(p[name] for name in FIELDS), _USERS.c.name, _CONTACTS.c.name,
                _id_list(ticket_followers, "user_id", p), _id_list(_CONVERSATIONS, "id", p))

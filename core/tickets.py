@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from core import audit, search
 from core.attachments import Upload, attach_all
+from core.db import sql_limit
 from core.errors import Conflict, InvalidAction, NotFound, ValidationFailed
 from core.listing import TicketListItem, decode_cursor, encode_cursor, list_page
 from core.mail.outbound import prepare_delivery
@@ -352,6 +353,7 @@ def ticket_messages(
     if cursor:
         stamp, message_id = decode_cursor(cursor)
         stmt = stmt.where(or_(Message.sent_at < stamp, and_(Message.sent_at == stamp, Message.id < message_id)))
-    rows = list(uow.session.scalars(stmt.order_by(Message.sent_at.desc(), Message.id.desc()).limit(limit + 1)))
+    stmt = stmt.order_by(Message.sent_at.desc(), Message.id.desc()).limit(sql_limit(limit + 1))
+    rows = list(uow.session.scalars(stmt))
     page = rows[:limit]
     return page, encode_cursor(page[-1].sent_at, page[-1].id) if len(rows) > limit else None
