@@ -29,6 +29,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -197,9 +198,12 @@ def _page_statement(view: str, source: str, after: bool, dialect: str = "sqlite"
     elif source == "name":
         page = page.where(or_(c.name.ilike(bindparam("like")), c.id == bindparam("number")))
     if after:
-        stamp: BindParameter[datetime] = bindparam("after_stamp")
-        tid: BindParameter[int] = bindparam("after_id")
-        page = page.where(or_(c.last_activity_at < stamp, and_(c.last_activity_at == stamp, c.id < tid)))
+        # Typed as the columns: inside a row comparison the values would not take the columns' types.
+        stamp: BindParameter[datetime] = bindparam("after_stamp", type_=_TICKETS.c.last_activity_at.type)
+        tid: BindParameter[int] = bindparam("after_id", type_=_TICKETS.c.id.type)
+        # A row comparison, not "a < x OR (a = x AND b < y)": it is one range of the view's index, so even
+        # a generic plan (prepared, values unknown) starts at the cursor instead of reading the view up to it.
+        page = page.where(tuple_(c.last_activity_at, c.id) < tuple_(stamp, tid))
     # Written into the SQL, as core.db.sql_limit does (a bound LIMIT made PostgreSQL plan every run afresh).
     rows = bindparam("page_rows", type_=Integer, literal_execute=True)
     p = page.order_by(c.last_activity_at.desc(), c.id.desc()).limit(rows).subquery("page").c

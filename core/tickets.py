@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from core import audit, search
@@ -352,7 +352,8 @@ def ticket_messages(
             .where(Conversation.ticket_id == ticket.id))
     if cursor:
         stamp, message_id = decode_cursor(cursor)
-        stmt = stmt.where(or_(Message.sent_at < stamp, and_(Message.sent_at == stamp, Message.id < message_id)))
+        after = tuple_(literal(stamp, Message.sent_at.type), literal(message_id, Message.id.type))
+        stmt = stmt.where(tuple_(Message.sent_at, Message.id) < after)  # one range of the index
     stmt = stmt.order_by(Message.sent_at.desc(), Message.id.desc()).limit(sql_limit(limit + 1))
     rows = list(uow.session.scalars(stmt))
     page = rows[:limit]
