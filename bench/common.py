@@ -54,6 +54,12 @@ def ok(response: httpx.Response) -> httpx.Response:
     return response
 
 
+def fetch(client: httpx.Client, path: str, **params: Any) -> httpx.Response:
+    """GET that must succeed, its body received in full but not decoded: what a latency sample times
+    (turning the JSON into Python objects is the client's work, not the server's latency)."""
+    return ok(client.get(path, params=params or None))
+
+
 def get(client: httpx.Client, path: str, **params: Any) -> Any:
     """GET that must succeed; the decoded JSON."""
     return ok(client.get(path, params=params or None)).json()

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select, text
 
-from bench.common import Context, Result, get, ok
+from bench.common import Context, Result, fetch, get, ok
 from bench.env import Server
 from bench.timing import Sampled, interleaved, merge
 from core.loadgen import long_tickets
@@ -43,11 +43,11 @@ def b1_list_pages(ctx: Context) -> list[Result]:
             client = owner if view == "mine" else admin
             cursor = _cursor_after(client, view, 2)
             pages = cycle([{"view": view, "limit": 50}, {"view": view, "limit": 50, "cursor": cursor or ""}])
-            sampled = interleaved(lambda c=client, p=pages: get(c, f"{API}/tickets", **next(p)),
+            sampled = interleaved(lambda c=client, p=pages: fetch(c, f"{API}/tickets", **next(p)),
                                   _healthz(client), rounds=ctx.rounds)
             per_view[view] = sampled.summary()
         # The floor under every API call: authentication, a unit of work, the dependencies. Not a target.
-        floor = interleaved(lambda: get(admin, f"{API}/inboxes"), _healthz(admin), rounds=ctx.rounds).summary()
+        floor = interleaved(lambda: fetch(admin, f"{API}/inboxes"), _healthz(admin), rounds=ctx.rounds).summary()
     worst = max(per_view, key=lambda v: per_view[v]["ratio"])
     ratio = per_view[worst]["ratio"]
     return [
@@ -87,7 +87,7 @@ def b2_search_as_you_type(ctx: Context) -> Result:
     per_kind: dict[str, Sampled] = {}
     with ctx.client() as client:
         for kind, prefixes in queries.items():
-            parts = [interleaved(lambda q=q: get(client, f"{API}/tickets", q=q, limit=10), _healthz(client),
+            parts = [interleaved(lambda q=q: fetch(client, f"{API}/tickets", q=q, limit=10), _healthz(client),
                                  rounds=max(2, ctx.rounds // 20), warmup=1) for q in prefixes]
             per_kind[kind] = merge(parts)
     everything = merge(list(per_kind.values()))
@@ -103,12 +103,12 @@ def b3_long_ticket(ctx: Context) -> list[Result]:
     """A ticket with 200 messages: the ticket (≤ 3×), a page of its messages (≤ 5×), and (for scale) all 200."""
     (ticket_id,) = long_tickets(engine=ctx.engine, count=1, messages=200, seed=ctx.seed + 3)
     with ctx.client() as client:
-        ticket = interleaved(lambda: get(client, f"{API}/tickets/{ticket_id}"), _healthz(client), rounds=ctx.rounds)
+        ticket = interleaved(lambda: fetch(client, f"{API}/tickets/{ticket_id}"), _healthz(client), rounds=ctx.rounds)
         first = get(client, f"{API}/tickets/{ticket_id}/messages", limit=50)
         pages = cycle([{"limit": 50}, {"limit": 50, "cursor": first["next_cursor"]}])
-        page = interleaved(lambda: get(client, f"{API}/tickets/{ticket_id}/messages", **next(pages)),
+        page = interleaved(lambda: fetch(client, f"{API}/tickets/{ticket_id}/messages", **next(pages)),
                            _healthz(client), rounds=ctx.rounds)
-        thread = interleaved(lambda: get(client, f"{API}/tickets/{ticket_id}/conversations"), _healthz(client),
+        thread = interleaved(lambda: fetch(client, f"{API}/tickets/{ticket_id}/conversations"), _healthz(client),
                              rounds=ctx.rounds)
     return [
         Result("B3", ctx.backend, "open a ticket with 200 messages", "≤ 3× /healthz",
