@@ -9,7 +9,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import JSON, Connection, Table, func, insert, select, text
+from sqlalchemy import JSON, Connection, Table, func, insert, inspect, select, text
 
 from core.models import AuditEvent, Company, Contact, Conversation, Inbox, Message, Ticket, User
 from core.search import SQLITE_FTS_CONTENT
@@ -45,11 +45,12 @@ class Writer:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.pg = conn.dialect.name == "postgresql"
+        self._live: dict[str, set[str]] = {}
 
     def write(self, table: Table, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        cols = list(rows[0])
+        cols = [name for name in rows[0] if name in self._live_columns(table)]
         if not self.pg:
             self._executemany(table, cols, rows)
             return
@@ -60,6 +61,13 @@ class Writer:
             for row in rows:
                 copy.write_row([json.dumps(row[c]) if c in as_json else row[c] for c in cols])
 
+
+    def _live_columns(self, table: Table) -> set[str]:
+        """The table's columns in this database: an older schema (a before/after benchmark of an earlier
+        checkout) lacks newer ones, which are then left out."""
+        if table.name not in self._live:
+            self._live[table.name] = {column["name"] for column in inspect(self.conn).get_columns(table.name)}
+        return self._live[table.name]
 
     def _executemany(self, table: Table, cols: list[str], rows: list[dict[str, Any]]) -> None:
         """The compiled Core INSERT run by the driver; only columns with a bind processor are converted."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -126,3 +127,28 @@ def test_seed_command_reports_what_it_added(tmp_path: object, monkeypatch: pytes
     result = CliRunner().invoke(app, ["seed", "--tickets", "40", "--seed", "3"])
     assert result.exit_code == 0, result.output
     assert "Added 40 tickets" in result.output
+
+
+def test_seeded_tickets_know_their_latest_spam_conversation(seeded: Engine) -> None:
+    with seeded.connect() as conn:
+        rows = conn.execute(text("SELECT t.last_spam_at, (SELECT max(c.spam_at) FROM conversations c "
+                                 "WHERE c.ticket_id = t.id) FROM tickets t")).all()
+    assert [row for row in rows if row[0] != row[1]] == []
+    assert sum(row[0] is not None for row in rows) > 0, "some seeded tickets have spam"
+
+
+def test_seed_fills_an_older_schema_leaving_out_newer_columns(tmp_path: Path) -> None:
+    """A before/after benchmark seeds the schema of an earlier checkout with today's generator."""
+    from core.db import make_engine
+    from core.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0003")  # before tickets.last_spam_at
+    engine = make_engine(url)
+    try:
+        assert generate(engine=engine, tickets=40, seed=3).tickets == 40
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM tickets")) == 40
+            assert "last_spam_at" not in {row[1] for row in conn.execute(text("PRAGMA table_info(tickets)"))}
+    finally:
+        engine.dispose()
