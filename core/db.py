@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -39,8 +40,17 @@ def _refuse_unstorable(conn: Any, cursor: Any, statement: str, parameters: Any, 
             raise ValidationFailed("Text cannot contain NUL (\\x00) characters.", field="text")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
+# Engines whose connections were opened with plan_cache_mode=force_generic_plan (see make_engine).
+GENERIC_PLAN_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def make_engine(url: str, *, generic_plans: bool = False, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout.
+
+    `generic_plans` (PostgreSQL): prepared statements always run PostgreSQL's generic plan instead of
+    planning again for each run's values. Only for statements whose plan does not depend on their
+    values (the read endpoints' index-driven queries); searches send theirs unprepared, so they are
+    planned for their words either way."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "before_cursor_execute", _refuse_unstorable)
@@ -60,10 +70,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if "options=" not in url:
         # Short queries only: starting parallel workers cost a search 5-7 ms here to save none (a
         # Gather over a few hundred index hits). An `options` in the URL is left as given.
+        options = "-c max_parallel_workers_per_gather=0 -c jit=off"
+        if generic_plans:
+            options += " -c plan_cache_mode=force_generic_plan"
         connect_args = kwargs.setdefault("connect_args", {})
-        connect_args.setdefault("options", "-c max_parallel_workers_per_gather=0 -c jit=off")
+        connect_args.setdefault("options", options)
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable)
+    if generic_plans:
+        GENERIC_PLAN_ENGINES.add(engine)
     return engine
 
 

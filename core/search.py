@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from core.db import GENERIC_PLAN_ENGINES
 from core.models import Ticket
 
 MIN_QUERY = 3
@@ -157,9 +158,18 @@ def custom_plans(session: Session) -> Iterator[None]:
     after five runs, and PostgreSQL then settles on one generic plan; for search, whose costs depend on
     the words, that plan was about three times slower. Elsewhere generic plans save the planning.
     Preparing is switched off on the client for the duration (no round trip to the server), so the
-    search's statements go as unnamed ones, each planned for its values."""
-    if session.get_bind().dialect.name != "postgresql":
+    search's statements go as unnamed ones, each planned for its values; on a connection opened to
+    force generic plans (core.db.make_engine) the setting is changed for the duration instead."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
         yield
+        return
+    if bind in GENERIC_PLAN_ENGINES:
+        session.execute(sql_text("SET plan_cache_mode = force_custom_plan"))
+        try:
+            yield
+        finally:
+            session.execute(sql_text("SET plan_cache_mode = force_generic_plan"))
         return
     driver: Any = session.connection().connection.driver_connection
     before = driver.prepare_threshold

@@ -57,8 +57,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         version=manifest.version,
         description="AI-assisted help desk tickets: REST API v1. Authenticate with `Authorization: Bearer <token>`.",
     )
+    # The read endpoints' statements are index-driven: on PostgreSQL they get a pool whose connections
+    # keep one generic plan per statement instead of re-planning keyset pages on every request.
+    reads = make_engine(settings.database_url, generic_plans=True) if engine.dialect.name == "postgresql" else None
     app.state.deskpilot = AppState(
-        settings=settings, engine=engine, session_factory=make_session_factory(engine), clock=clock
+        settings=settings, engine=engine, session_factory=make_session_factory(engine), clock=clock,
+        read_session_factory=make_session_factory(reads) if reads is not None else None,
     )
     errors.install(app)
 

@@ -31,9 +31,16 @@ class AppState:
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: Callable[[], datetime]
+    # Sessions for the read endpoints (`Reading`): on PostgreSQL a pool of its own whose connections run
+    # generic plans (see core.db.make_engine); None: the same sessions as everything else.
+    read_session_factory: sessionmaker[Session] | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, settings=self.settings, clock=self.clock)
+
+    def read_uow(self) -> UnitOfWork:
+        return UnitOfWork(self.read_session_factory or self.session_factory, settings=self.settings,
+                          clock=self.clock)
 
 
 def app_state(request: Request) -> AppState:
@@ -89,9 +96,18 @@ class Reading:
     def __init__(self, state: AppState, token: str | None) -> None:
         self._state, self._token = state, token
         self._uow: UnitOfWork | None = None
+        self._generic_plans = True
+
+    def searching(self, q: str | None) -> Reading:
+        """A read that searches for `q` (when it has text): its statements are planned for their words,
+        so it reads through the general pool, not the read pool's generic plans."""
+        if q and q.strip():
+            self._generic_plans = False
+        return self
 
     def __enter__(self) -> tuple[UnitOfWork, User]:
-        uow = self._uow = self._state.uow().__enter__().read_only()
+        unit = self._state.read_uow() if self._generic_plans else self._state.uow()
+        uow = self._uow = unit.__enter__().read_only()
         try:
             return uow, users.authenticate_token(uow=uow, token=self._token)
         except BaseException as exc:

@@ -158,6 +158,36 @@ def test_postgresql_word_counts_are_estimated_in_process_as_its_planner_does(
     core.search._stats_cache.clear()  # the next tests' tables are emptied: read their statistics afresh
 
 
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_searches_plan_for_their_words_on_either_kind_of_connection(db_url: str, engine: Engine) -> None:
+    """The read pool forces generic plans; a search on it switches to custom plans and back. On the
+    general pool it stops preparing statements instead, with no statement sent to the server."""
+    from sqlalchemy.orm import Session
+
+    from core.db import make_engine
+    from core.search import custom_plans
+
+    generic = make_engine(db_url, generic_plans=True)
+    try:
+        with Session(generic) as session:
+            def mode() -> str:
+                return str(session.execute(text("SHOW plan_cache_mode")).scalar())
+
+            assert mode() == "force_generic_plan"
+            with custom_plans(session):
+                assert mode() == "force_custom_plan"
+            assert mode() == "force_generic_plan"
+    finally:
+        generic.dispose()
+    with Session(engine) as session:
+        driver = session.connection().connection.driver_connection
+        before = driver.prepare_threshold  # type: ignore[union-attr]
+        with custom_plans(session):
+            assert driver.prepare_threshold is None  # type: ignore[union-attr]
+            assert session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+        assert driver.prepare_threshold == before  # type: ignore[union-attr]
+
+
 def test_a_prefix_share_counts_every_listed_word_it_starts_and_a_floor_for_the_rest() -> None:
     from core.search import WordStats
 
