@@ -67,9 +67,11 @@ def make_engine(url: str, *, generic_plans: bool = False, **kwargs: Any) -> Engi
         return engine
     if "poolclass" not in kwargs:  # the most recently used connection first: its caches are warm
         kwargs.setdefault("pool_use_lifo", True)
+    generic_plans = generic_plans and "options=" not in url and "options" not in kwargs.get("connect_args", {})
     if "options=" not in url:
         # Short queries only: starting parallel workers cost a search 5-7 ms here to save none (a
-        # Gather over a few hundred index hits). An `options` in the URL is left as given.
+        # Gather over a few hundred index hits), and a JIT compile ~20 ms. An `options` in the URL
+        # (or the caller's connect_args) is left as given.
         options = "-c max_parallel_workers_per_gather=0 -c jit=off"
         if generic_plans:
             options += " -c plan_cache_mode=force_generic_plan"
@@ -77,7 +79,7 @@ def make_engine(url: str, *, generic_plans: bool = False, **kwargs: Any) -> Engi
         connect_args.setdefault("options", options)
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable)
-    if generic_plans:
+    if generic_plans:  # only when its connections really start so (see core.search.custom_plans)
         GENERIC_PLAN_ENGINES.add(engine)
     return engine
 
