@@ -284,6 +284,46 @@ def test_the_spam_view_follows_conversations_however_they_change(
     assert conversations_of(merged), "the merged ticket keeps its other conversation"
 
 
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_concurrent_not_spam_on_two_conversations_leaves_the_ticket_out_of_the_spam_view(
+        uow_factory: UowFactory, engine: Engine, actor_id: int) -> None:
+    """Two transactions clear the two spam conversations of one ticket at the same time: whichever
+    commits last must see the other's change, or the ticket would stay in the spam view."""
+    import threading
+
+    from sqlalchemy import update
+
+    first, second = _ticket(uow_factory, "Two threads"), _ticket(uow_factory, "Second thread")
+    with engine.begin() as conn:
+        conn.execute(update(Conversation).where(Conversation.ticket_id == second).values(ticket_id=first))
+        conn.execute(update(Conversation).where(Conversation.ticket_id == first).values(spam_at=T0))
+        one, two = conn.execute(text("SELECT id FROM conversations WHERE ticket_id = :t ORDER BY id"),
+                                {"t": first}).scalars().all()
+    _spam_column_is_consistent(engine)
+    waiting = threading.Event()
+    errors: list[BaseException] = []
+
+    def clear_two() -> None:
+        try:
+            with engine.begin() as conn:
+                waiting.set()
+                conn.execute(update(Conversation).where(Conversation.id == two).values(spam_at=None))
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    with engine.begin() as conn:  # holds the ticket (through the trigger) until it commits
+        conn.execute(update(Conversation).where(Conversation.id == one).values(spam_at=None))
+        other = threading.Thread(target=clear_two)
+        other.start()
+        waiting.wait(5)
+        other.join(0.5)  # it is now blocked on the ticket's lock
+        assert other.is_alive(), "the second transaction waits for the first"
+    other.join(10)
+    assert not errors and not other.is_alive()
+    _spam_column_is_consistent(engine)
+    assert first not in _find(uow_factory, actor_id, "", view="spam")
+
+
 def test_list_items_carry_followers_conversations_owner_and_contact(uow_factory: UowFactory, actor_id: int) -> None:
     ticket_id = _ticket(uow_factory, "Items", owner_id=actor_id)
     with uow_factory() as uow:

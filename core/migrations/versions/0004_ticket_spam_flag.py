@@ -41,6 +41,9 @@ PG_TRIGGERS = [
     "  ELSIF TG_OP = 'DELETE' THEN ids := ARRAY[OLD.ticket_id];\n"
     "  ELSE ids := ARRAY[OLD.ticket_id, NEW.ticket_id];\n"
     "  END IF;\n"
+    # Lock the tickets first: the UPDATE below then runs with a snapshot taken after any concurrent
+    # writer of the same ticket committed, so the last transaction to commit counts every change.
+    "  PERFORM 1 FROM tickets WHERE tickets.id = ANY(ids) ORDER BY tickets.id FOR UPDATE;\n"
     f"  UPDATE tickets SET last_spam_at = {LATEST} WHERE tickets.id = ANY(ids);\n"
     "  RETURN NULL;\n"
     "END $$",
