@@ -61,7 +61,6 @@ class Writer:
             for row in rows:
                 copy.write_row([json.dumps(row[c]) if c in as_json else row[c] for c in cols])
 
-
     def _live_columns(self, table: Table) -> set[str]:
         """The table's columns in this database: an older schema (a before/after benchmark of an earlier
         checkout) lacks newer ones, which are then left out."""
