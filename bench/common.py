@@ -62,4 +62,4 @@ def fetch(client: httpx.Client, path: str, **params: Any) -> httpx.Response:
 
 def get(client: httpx.Client, path: str, **params: Any) -> Any:
     """GET that must succeed; the decoded JSON."""
-    return ok(client.get(path, params=params or None)).json()
+    return fetch(client, path, **params).json()
