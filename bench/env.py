@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +167,22 @@ def accounts(url: str, agent_count: int) -> Accounts:
     finally:
         engine.dispose()
     return Accounts(admin=admin_token, owner=tokens[0], agents=tokens[1:])
+
+
+def ai_users(url: str, count: int) -> list[str]:
+    """Tokens of `count` new agents (AI requests are rate limited per user: a benchmark takes turns)."""
+    from core import users
+    from core.uow import UnitOfWork
+
+    run = uuid.uuid4().hex[:8]
+    engine = make_engine(url)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            return [users.issue_token(uow=uow, user=users.create_user(
+                uow=uow, actor=None, email=f"bench-ai-{run}-{n}@bench.example", name=f"Bench AI {n}"))
+                for n in range(count)]
+    finally:
+        engine.dispose()
 
 
 def free_port() -> int:

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -320,13 +321,40 @@ def context_window(config: LLMConfig) -> int:
 
 def count_tokens(model: str, text: str | list[dict]) -> int:
     """Tokens in a text or a message list for `model`, estimated offline (never touches the network)."""
+    if isinstance(text, str):
+        return text_counter(model)(text)
     try:
-        litellm = _litellm()
-        if isinstance(text, str):
-            return int(litellm.token_counter(model=model, text=text))
-        return int(litellm.token_counter(model=model, messages=text))
+        return int(_litellm().token_counter(model=model, messages=text))
     except Exception:
         return _estimate_tokens(text)
+
+
+@lru_cache(maxsize=64)
+def text_counter(model: str) -> Callable[[str], int]:
+    """A function counting the tokens of a text as `litellm.token_counter(model=..., text=...)` does.
+
+    litellm picks the model's tokenizer on every call, which costs several times the encoding of a
+    typical message; fitting a long thread into a prompt counts every message, so the choice is made
+    once per model here (through litellm's own selection, where this litellm version exposes it).
+    """
+    litellm = _litellm()
+    try:
+        from litellm.litellm_core_utils.token_counter import _get_count_function
+
+        chosen: Callable[[str], Any] = _get_count_function(model)
+    except Exception:  # another litellm version, or a tokenizer that cannot load: litellm's public call
+        def chosen(text: str) -> Any:
+            return litellm.token_counter(model=model, text=text)
+
+    def count(text: str) -> int:
+        if litellm.disable_token_counter is True:
+            return _estimate_tokens(text)
+        try:
+            return int(chosen(text))
+        except Exception:
+            return _estimate_tokens(text)
+
+    return count
 
 
 def _estimate_tokens(text: str | list[dict]) -> int:

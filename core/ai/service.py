@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +54,7 @@ def model_name(uow: UnitOfWork, ws: WorkspaceSettings) -> str:
 
 
 def _chat_model(uow: UnitOfWork, ws: WorkspaceSettings) -> Any:
+    """The provider model the workspace and server settings name (a `LiteLLMModel`)."""
     from core.ai.llm import LiteLLMModel, LLMConfig
 
     settings = uow.settings
@@ -70,7 +72,8 @@ def _chat_model(uow: UnitOfWork, ws: WorkspaceSettings) -> Any:
     return LiteLLMModel(config)
 
 
-def _facts(uow: UnitOfWork, ticket: Ticket) -> TicketFacts:
+def _ticket_facts(uow: UnitOfWork, ticket: Ticket) -> TicketFacts:
+    """The ticket's properties the prompts quote, with its owner's and associations' names."""
     rel = ticket_relations(uow, ticket.id)  # the associations' names in one query, not one per relationship
     owner = uow.session.get(User, ticket.owner_id) if ticket.owner_id is not None else None
     return TicketFacts(
@@ -92,6 +95,7 @@ def _messages(uow: UnitOfWork, ticket: Ticket) -> list[Message]:
 
 
 def _prepare(uow: UnitOfWork, actor: User, ticket_id: int) -> tuple[Ticket, WorkspaceSettings, list[Message]]:
+    """Check the actor may use the AI and AI access is on; the ticket, the settings and its thread."""
     require(actor, "ai.use")
     ws = load_settings(uow)
     require_ai(ws)
@@ -102,17 +106,18 @@ def _prepare(uow: UnitOfWork, actor: User, ticket_id: int) -> tuple[Ticket, Work
     return ticket, ws, rows
 
 
-def _ai_input(uow: UnitOfWork, ticket: Ticket, rows: Sequence[Message], *, redact: bool) -> AIInput:
+def _ai_input(facts: TicketFacts, rows: Sequence[Message], *, redact: bool) -> AIInput:
+    """What the prompts are built from, with personal data masked when `redact` is set."""
     from core.ai.redact import redact as scrub
 
-    clean: Callable[[str], str] = scrub if redact else (lambda s: s)
+    # Senders and subjects repeat down a thread: each distinct text is scrubbed once.
+    clean: Callable[[str], str] = functools.lru_cache(maxsize=None)(scrub) if redact else str
     messages = [
         # The sender's name too: an email without a display name is known by its address.
         PromptMessage(id=m.id, direction=m.direction, sender_name=clean(m.sender_name), text=clean(m.text),
                       subject=clean(m.subject) if m.subject else None, sent_at=m.sent_at)
         for m in rows
     ]
-    facts = _facts(uow, ticket)
     if redact:
         facts = replace(facts, name=clean(facts.name), description=clean(facts.description),
                         owner_name=clean(facts.owner_name) if facts.owner_name else None,
@@ -122,17 +127,22 @@ def _ai_input(uow: UnitOfWork, ticket: Ticket, rows: Sequence[Message], *, redac
 
 
 def _budget(model: Any) -> tuple[int, Callable[[str], int]]:
-    from core.ai.llm import context_window, count_tokens
+    from core.ai.llm import context_window, text_counter
 
     config = model.config
     budget = context_window(config) - config.max_output_tokens - PROMPT_MARGIN_TOKENS
-    return max(budget, 256), lambda text: count_tokens(config.model, text)
+    return max(budget, 256), text_counter(config.model)
 
 
 def _fits_outright(budget: int, *texts: str) -> bool:
     """Whether the prompt surely fits without counting tokens: a token is at least one byte in the
     tokenizers litellm counts with, so text of at most `budget` bytes is at most `budget` tokens."""
     return sum(len(text.encode()) for text in texts) <= budget
+
+
+def _texts_fit_outright(budget: int, system: str, messages: Sequence[PromptMessage]) -> bool:
+    """Whether the messages' texts alone leave the prompt a chance to fit outright (saves rendering a long one)."""
+    return _fits_outright(budget, system, *(m.text for m in messages))
 
 
 def _render_tokens(count: Callable[[str], int], system: str, user: str) -> int:
@@ -168,7 +178,7 @@ def suggest_names(*, uow: UnitOfWork, actor: User, ticket_id: int, exclude: Sequ
         if name == OFFLINE:
             from core.ai import offline
 
-            data = _ai_input(uow, ticket, rows, redact=False)
+            data = _ai_input(_ticket_facts(uow, ticket), rows, redact=False)
             try:
                 names = offline.suggest_names(data, exclude=exclude, count=NAME_COUNT)
             except ValueError as exc:
@@ -176,7 +186,9 @@ def suggest_names(*, uow: UnitOfWork, actor: User, ticket_id: int, exclude: Sequ
             names = answers.parse_names("\n".join(names), count=NAME_COUNT, exclude=exclude)
             usage = Usage(OFFLINE, latency_ms=round((time.perf_counter() - started) * 1000), calls=1)
         else:
-            names, usage = _names_from_model(uow, ws, ticket, rows, exclude, usage)
+            names, usage = _names_from_model(_chat_model(uow, ws), _ticket_facts(uow, ticket), rows,
+                                            redact=ws.ai_redact_pii, language=_language(uow, ws), exclude=exclude,
+                                            usage=usage)
     except LLMError as exc:
         _fail(uow, actor, ticket.id, "name", usage, exc)
         raise
@@ -185,18 +197,23 @@ def suggest_names(*, uow: UnitOfWork, actor: User, ticket_id: int, exclude: Sequ
     return NameSuggestions(suggestions=names, model=usage.model)
 
 
-def _names_from_model(uow: UnitOfWork, ws: WorkspaceSettings, ticket: Ticket, rows: list[Message],
-                      exclude: list[str], usage: Usage) -> tuple[list[str], Usage]:
+def _language(uow: UnitOfWork, ws: WorkspaceSettings) -> str | None:
+    return ws.ai_language or uow.settings.ai_language
+
+
+def _names_from_model(model: Any, facts: TicketFacts, rows: Sequence[Message], *, redact: bool, language: str | None,
+                     exclude: Sequence[str], usage: Usage) -> tuple[list[str], Usage]:
+    """The model path from loaded data to checked names: masking, prompt, token budget, the call, the answer."""
     from core.ai.budget import fit_to_budget
     from core.ai.prompts import render
 
-    model = _chat_model(uow, ws)
-    data = _ai_input(uow, ticket, rows, redact=ws.ai_redact_pii)
-    language = ws.ai_language or uow.settings.ai_language
+    data = _ai_input(facts, rows, redact=redact)
     system = render("name_system", count=NAME_COUNT, exclude=exclude, language=language)
     budget, count = _budget(model)
-    user = render("name_user", ticket=data.ticket, messages=data.messages, omitted=0)
-    if not _fits_outright(budget, system, user):
+    user = None
+    if _texts_fit_outright(budget, system, data.messages):  # else the whole prompt cannot fit outright either
+        user = render("name_user", ticket=data.ticket, messages=data.messages, omitted=0)
+    if user is None or not _fits_outright(budget, system, user):
         overhead = _render_tokens(count, system, render("name_user", ticket=data.ticket, messages=[], omitted=0))
         kept, omitted = fit_to_budget(data.messages, budget_tokens=max(budget - overhead, 128), count=count)
         user = render("name_user", ticket=data.ticket, messages=kept, omitted=omitted)
@@ -216,11 +233,12 @@ def summarize_ticket(*, uow: UnitOfWork, actor: User, ticket_id: int) -> Ticket:
         if name == OFFLINE:
             from core.ai import offline
 
-            data = _ai_input(uow, ticket, rows, redact=False)
+            data = _ai_input(_ticket_facts(uow, ticket), rows, redact=False)
             text = answers.parse_summary(offline.summarize(data))
             usage = Usage(OFFLINE, latency_ms=round((time.perf_counter() - started) * 1000), calls=1)
         else:
-            text, usage = _summary_from_model(uow, ws, ticket, rows, usage)
+            text, usage = _summary_from_model(_chat_model(uow, ws), _ticket_facts(uow, ticket), rows,
+                                             redact=ws.ai_redact_pii, language=_language(uow, ws), usage=usage)
     except LLMError as exc:
         _fail(uow, actor, ticket.id, "summary", usage, exc)
         raise
@@ -241,14 +259,14 @@ def summarize_ticket(*, uow: UnitOfWork, actor: User, ticket_id: int) -> Ticket:
     return ticket
 
 
-def _summary_from_model(uow: UnitOfWork, ws: WorkspaceSettings, ticket: Ticket, rows: list[Message],
-                        usage: Usage) -> tuple[str, Usage]:
+def _summary_from_model(model: Any, facts: TicketFacts, rows: Sequence[Message], *, redact: bool,
+                       language: str | None, usage: Usage) -> tuple[str, Usage]:
+    """The model path from loaded data to a checked summary; a thread too long for one request is
+    summarised in chunks, then the chunk summaries together."""
     from core.ai.budget import chunk_messages, fit_to_budget
     from core.ai.prompts import render
 
-    model = _chat_model(uow, ws)
-    data = _ai_input(uow, ticket, rows, redact=ws.ai_redact_pii)
-    language = ws.ai_language or uow.settings.ai_language
+    data = _ai_input(facts, rows, redact=redact)
     system = render("summary_system", language=language)
     budget, count = _budget(model)
 
@@ -261,8 +279,9 @@ def _summary_from_model(uow: UnitOfWork, ws: WorkspaceSettings, ticket: Ticket, 
         usage = usage.add(completion)
         return answers.parse_summary(completion.text)
 
-    whole = render("summary_user", ticket=data.ticket, messages=data.messages, earlier_summaries=[], omitted=0)
-    if _fits_outright(budget, system, whole):
+    if _texts_fit_outright(budget, system, data.messages) and _fits_outright(
+            budget, system, render("summary_user", ticket=data.ticket, messages=data.messages, earlier_summaries=[],
+                                   omitted=0)):
         return ask(data.messages, [], 0), usage
     overhead = _render_tokens(count, system, render("summary_user", ticket=data.ticket, messages=[],
                                                     earlier_summaries=[], omitted=0))

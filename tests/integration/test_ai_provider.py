@@ -209,3 +209,35 @@ def test_long_thread_requests_stay_within_the_token_budget(ai: Any) -> None:
     assert first > 1, "a 2,000-message thread is summarised in chunks"
     budget = 4096 - 600
     assert max(sizes) <= budget, (max(sizes), budget)
+
+
+def test_a_thread_longer_in_bytes_than_the_budget_is_sent_whole_when_its_tokens_fit(ai: Any) -> None:
+    """Past the byte bound (a token is at least a byte) the messages are counted, not dropped."""
+    from core.ai.llm import text_counter
+
+    ai.enable()
+    words = "the export fails again " * 20  # ~460 bytes, far fewer tokens
+    with ai.uow() as uow:
+        conv = uow.session.get(Ticket, ai.ticket_id).conversations[0]
+        for i in range(12):
+            tickets.add_message_row(uow, conv, MessageIn(direction="incoming", sender_name="Jo",
+                                                         text=f"Note {i}: {words}"), author=None)
+        uow.commit()
+    texts = [f"Note {i}: {words}" for i in range(12)]
+    budget = 4096 - 600 - service.PROMPT_MARGIN_TOKENS
+    assert sum(len(t.encode()) for t in texts) > budget > sum(text_counter(MODEL)(t) for t in texts) + 12 * 20
+    prompts: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        prompts.append(json.loads(request.content)["messages"][1]["content"])
+        reply = {"summary": "Exports keep failing.", "suggestions": ["Export fails", "Exports failing", "CSV export"]}
+        return httpx.Response(200, json=completion(json.dumps(reply)))
+
+    with respx.mock as mock:
+        mock.post(f"{API}/chat/completions").mock(side_effect=answer)
+        ai.names()
+        ai.summary()
+    assert len(prompts) == 2  # one request each: no chunks
+    for prompt in prompts:
+        assert all(f"Note {i}:" in prompt for i in range(12)), prompt[:300]
+        assert "left out" not in prompt

@@ -274,6 +274,18 @@ def test_count_tokens_counts_text_and_messages_offline() -> None:
     assert count_tokens("huggingface/meta-llama/Meta-Llama-3-8B-Instruct", "hello world") > 0
 
 
+@pytest.mark.parametrize("model", ["openai/gpt-4o-mini", "openai/test-model", "gpt-3.5-turbo",
+                                   "anthropic/claude-3-5-sonnet-20240620", "ollama/llama3"])
+def test_the_per_model_text_counter_counts_as_litellm_does(model: str) -> None:
+    from core.ai.llm import _litellm, text_counter
+
+    litellm = _litellm()
+    long_text = "Der Export schlägt fehl; the CSV has 12,000 rows — ünïcödé and emoji 📦. " * 2000  # > exact limit
+    texts = ["", "hello world", "Bonjour, l'export échoue à la ligne 42.\n\n> quoted reply", long_text]
+    assert [text_counter(model)(t) for t in texts] == [litellm.token_counter(model=model, text=t) for t in texts]
+    assert text_counter(model) is text_counter(model)  # chosen once per model
+
+
 def test_the_fake_chat_model_shares_the_interface() -> None:
     fake: ChatModel = FakeChatModel()
     assert isinstance(fake, FakeChatModel)
