@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Integer, bindparam, create_engine, event, func, literal, select
+from sqlalchemy import BigInteger, Engine, Integer, bindparam, create_engine, event, exc, func, literal, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +45,39 @@ def _refuse_unstorable(conn: Any, cursor: Any, statement: str, parameters: Any, 
 GENERIC_PLAN_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def make_engine(url: str, *, generic_plans: bool = False, **kwargs: Any) -> Engine:
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection with a round trip only when it has sat unused for `idle_seconds`.
+
+    Connections are dropped while idle (server restarts, idle timeouts, firewalls); one that went back
+    to the pool moments ago is alive, and pinging it anyway (SQLAlchemy's pool_pre_ping) cost every
+    request a round trip. A dead connection found by the ping is replaced before the request uses it;
+    one that dies within `idle_seconds` of its last use fails its next statement, which makes SQLAlchemy
+    discard the pool's connections (one failed request per process after a server restart).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return  # a new connection, or one in use a moment ago
+        try:
+            if not engine.dialect.do_ping(dbapi_conn):
+                raise exc.DisconnectionError("the connection did not answer")
+        except exc.DisconnectionError:
+            raise
+        except Exception as error:  # the pool retries with a new connection
+            raise exc.DisconnectionError(str(error)) from error
+
+
+def make_engine(url: str, *, generic_plans: bool = False, ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
+                **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout.
 
     `generic_plans` (PostgreSQL): prepared statements always run PostgreSQL's generic plan instead of
@@ -77,7 +110,8 @@ def make_engine(url: str, *, generic_plans: bool = False, **kwargs: Any) -> Engi
             options += " -c plan_cache_mode=force_generic_plan"
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args.setdefault("options", options)
-    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine, ping_after_idle)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable)
     if generic_plans:  # only when its connections really start so (see core.search.custom_plans)
         GENERIC_PLAN_ENGINES.add(engine)

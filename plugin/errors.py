@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import errors
@@ -80,7 +81,24 @@ def install(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
         return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not exc.connection_invalidated:
+            return _unexpected_error(request)
+        # The database went away under a pooled connection (a restart): the pool has dropped its connections.
+        log.warning("database connection lost on %s %s; the request can be retried", request.method,
+                    request.url.path)
+        response = error_response(503, "database_unavailable",
+                                  "The connection to the database was lost; nothing was changed. Try again.")
+        response.headers["Retry-After"] = "1"
+        return response
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "Something went wrong on our side; nothing was changed.")
+        return _unexpected_error(request)
+
+
+def _unexpected_error(request: Request) -> JSONResponse:
+    """A 500 for an error we did not foresee, logged with its traceback (called while it is handled)."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error", "Something went wrong on our side; nothing was changed.")
