@@ -123,20 +123,19 @@ def b6_ai_overhead(ctx: Context) -> list[Result]:
         for thread, ticket_id in tickets.items():
             for feature in ("name", "summary"):
                 path = f"{API}/tickets/{ticket_id}/ai/{feature}"
+
+                def api(p: str = path) -> Any:
+                    return ok(next(turns).post(p))
+
                 fake.latency = 0.0
                 seen = len(fake.requests)
-                ok(next(turns).post(path))  # warm-up: the server imports litellm on its first AI request
+                api()  # warm-up: the server imports litellm on its first AI request
                 made = [request.json for request in fake.requests[seen:]]
                 raw = _raw_calls(fake, made)
                 for latency, rounds in ((0.0, ctx.rounds), (MODEL_SECONDS, max(5, ctx.rounds // 4))):
                     fake.latency = latency
-
-                    def api(p: str = path) -> Any:
-                        return ok(next(turns).post(p))
-
                     sampled = interleaved(api, raw, rounds=rounds, warmup=2).summary()
                     found.setdefault((thread, latency), {})[feature] = {**sampled, "provider_calls": len(made)}
-                fake.latency = 0.0
         for client in clients:
             client.close()
     return [_result(ctx, thread, latency, per_feature) for (thread, latency), per_feature in found.items()]
