@@ -231,24 +231,29 @@ def list_page(
     text = (q or "").strip()
     if not text:
         return _page(uow, view, "all", cursor, params, limit)
-    with custom_plans(uow.session):
-        return _search_page(uow, view, text, cursor, params, limit, id_list_max)
+    return _search_page(uow, view, text, cursor, params, limit, id_list_max)
 
 
 def _search_page(uow: UnitOfWork, view: str, text: str, cursor: str | None, params: dict[str, Any], limit: int,
                  id_list_max: int) -> tuple[list[TicketListItem], str | None]:
+    """A page of the tickets matching `text`. Only the statements whose best plan depends on the words
+    are planned for them (`custom_plans`): fetching a page by a list of ids is planned the same for any
+    ids, so it keeps a prepared plan (planning it each time cost PostgreSQL more than running it)."""
     params["number"] = int(text) if text.isdigit() and len(text) < 19 else -1
-    ids = matching_ticket_ids(uow.session, text, cap=id_list_max)
+    with custom_plans(uow.session):
+        ids = matching_ticket_ids(uow.session, text, cap=id_list_max)
     if ids is not None:
         if not ids:
             return [], None
-        source, params["ids"], params["id_count"] = "ids", ids, len(ids)
-    elif len(text) < MIN_QUERY or not terms(text):
+        params["ids"], params["id_count"] = ids, len(ids)
+        return _page(uow, view, "ids", cursor, params, limit)
+    if len(text) < MIN_QUERY or not terms(text):
         source, params["like"] = "name", f"%{text}%"
     else:
         source = "match"
         params.update(TicketTextMatch.parameters(text))
-    return _page(uow, view, source, cursor, params, limit)
+    with custom_plans(uow.session):
+        return _page(uow, view, source, cursor, params, limit)
 
 
 def _page(uow: UnitOfWork, view: str, source: str, cursor: str | None, params: dict[str, Any],

@@ -159,6 +159,51 @@ def test_postgresql_word_counts_are_estimated_in_process_as_its_planner_does(
 
 
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+def test_only_the_word_dependent_statements_of_a_search_are_planned_for_their_words(
+        uow_factory: UowFactory, engine: Engine, actor_id: int) -> None:
+    """Finding the matches (and scanning for them) is planned per query; fetching the page by its list
+    of ids keeps the connection's prepared statements, since its plan is the same for any ids."""
+    ids = [_ticket(uow_factory, f"Platypus {n}", "The platypus is back") for n in range(3)]
+    prepared: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, *_: object) -> None:
+        driver = conn.connection.driver_connection  # type: ignore[attr-defined]
+        prepared.append((statement, driver.prepare_threshold))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert sorted(_find(uow_factory, actor_id, "platyp")) == sorted(ids)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    finding = [threshold for statement, threshold in prepared if "to_tsquery" in statement]
+    paging = [threshold for statement, threshold in prepared if "page.id" in statement]
+    assert finding and all(threshold is None for threshold in finding)
+    assert paging and all(threshold is not None for threshold in paging)
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_sqlite_indexes_every_prefix_length_a_typed_word_has(engine: Engine, uow_factory: UowFactory,
+                                                              actor_id: int) -> None:
+    """Prefixes of 3 to 12 letters are read from FTS5's prefix indexes (migration 0005); going down to
+    0004 and up again keeps the index in step with the tickets."""
+    from alembic import command
+
+    from core.migrate import alembic_config
+
+    ticket = _ticket(uow_factory, "Kookaburra laughing", "A kookaburra on the antenna")
+    with engine.connect() as conn:
+        options = {name: sql for name, sql in conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE name IN ('ticket_fts', 'message_fts')")}
+    assert set(options) == {"ticket_fts", "message_fts"}
+    assert all("prefix='3 4 5 6 7 8 9 10 11 12'" in sql for sql in options.values()), options
+    url = engine.url.render_as_string(hide_password=False)
+    command.downgrade(alembic_config(url), "0004")
+    command.upgrade(alembic_config(url), "head")
+    for q in ("kooka", "kookabur", "antenn", "laughing"):
+        assert _find(uow_factory, actor_id, q) == [ticket], q
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 def test_searches_plan_for_their_words_on_either_kind_of_connection(db_url: str, engine: Engine) -> None:
     """The read pool forces generic plans; a search on it switches to custom plans and back. On the
     general pool it stops preparing statements instead, with no statement sent to the server."""
