@@ -26,6 +26,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -148,12 +149,13 @@ _CONVERSATIONS = Conversation.__table__
 
 
 def view_condition(c: Any, view: str) -> Any:
-    """The WHERE clause of a view over ticket columns `c`; each view has a partial index in its order."""
+    """The WHERE clause of a view over ticket columns `c`; each view has a partial index in its order
+    (core.models.Ticket), whose condition is written as this renders."""
     live = and_(c.deleted_at.is_(None), c.merged_into_id.is_(None))
     if view == "all":
         return live
     if view == "open":
-        return and_(live, c.status != "CLOSED")
+        return and_(live, c.status != literal_column("'CLOSED'"))  # a literal: it matches the view's partial index
     if view == "unread":
         return and_(live, c.unread.is_(True))
     if view == "mine":

@@ -107,6 +107,21 @@ class Base(DeclarativeBase):
 IdType = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# A ticket in the list views (not in the trash, not merged away). The partial indexes' conditions are
+# written as core.listing.view_condition renders them: a database uses a partial index only for a query
+# whose WHERE clause carries the index's own terms, literals included.
+LIVE = "deleted_at IS NULL AND merged_into_id IS NULL"
+PG_VIEW_INDEXES = {"live": LIVE, "open": f"{LIVE} AND status != 'CLOSED'", "unassigned": f"{LIVE} AND owner_id IS NULL",
+                   "unread": f"{LIVE} AND unread IS true"}
+POSTGRESQL_ONLY_INDEXES = frozenset(f"ix_tickets_{name}_activity" for name in PG_VIEW_INDEXES)
+
+
+def exists_on(dialect: str, name: str | None, type_: str) -> bool:
+    """Whether a schema object of the models exists on `dialect` (for schema comparisons): the indexes
+    made for PostgreSQL alone do not on SQLite."""
+    return not (type_ == "index" and dialect != "postgresql" and name in POSTGRESQL_ONLY_INDEXES)
+
+
 def _where(condition: str) -> dict[str, Any]:
     """A partial index's WHERE clause, for both databases."""
     return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
@@ -208,6 +223,9 @@ class Ticket(Base):
               **_where("deleted_at IS NOT NULL")),
         Index("ix_tickets_spam_activity", "last_activity_at", "id",
               **_where("last_spam_at IS NOT NULL AND merged_into_id IS NULL")),
+        # PostgreSQL only: SQLite, with no statistics, kept to ix_tickets_listing for these views anyway.
+        *(Index(f"ix_tickets_{name}_activity", "last_activity_at", "id", postgresql_where=text(where))
+          .ddl_if(dialect="postgresql") for name, where in PG_VIEW_INDEXES.items()),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from core.db import make_engine
-from core.models import Base
+from core.models import Base, exists_on
 from core.search import is_search_object
 
 config = context.config
@@ -35,9 +35,10 @@ def include_name(name, type_, parent_names) -> bool:
 
 
 def _run(connection) -> None:
+    dialect = connection.dialect.name
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
-                      include_name=include_name)
+                      render_as_batch=dialect == "sqlite", compare_type=True, include_name=include_name,
+                      include_object=lambda obj, name, type_, *_: exists_on(dialect, name, type_))
     with context.begin_transaction():
         context.run_migrations()
 

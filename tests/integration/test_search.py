@@ -438,3 +438,31 @@ def test_sqlite_pages_read_their_view_index_in_order(engine: Engine, uow_factory
     tickets_steps = [step for step in picking if " tickets " in f" {step} "]
     assert tickets_steps and all("USING" in step and "INDEX" in step for step in tickets_steps), plan
     assert not any("TEMP B-TREE" in step for step in picking), plan
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(("view", "index"), [("all", "ix_tickets_live_activity"), ("open", "ix_tickets_open_activity"),
+                                             ("unassigned", "ix_tickets_unassigned_activity"),
+                                             ("unread", "ix_tickets_unread_activity")])
+def test_postgresql_generic_plans_read_each_views_own_index(engine: Engine, uow_factory: UowFactory, actor_id: int,
+                                                            view: str, index: str) -> None:
+    """The read pool runs generic plans, which may use a partial index only if the statement itself
+    carries the index's condition: these views' first pages bind no value at all, and read their index."""
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if "FROM tickets" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with uow_factory() as uow:
+            list_page(uow=uow, actor=uow.session.get(User, actor_id), view=view)  # type: ignore[arg-type]
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    (statement, parameters), = seen
+    assert not parameters, "a bound value in a view's condition keeps a generic plan off its partial index"
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")  # a test's table is small enough to scan
+        plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {statement}").scalars())
+    assert f"Index Scan Backward using {index} on tickets" in plan, plan
