@@ -192,8 +192,8 @@ def test_sqlite_indexes_every_prefix_length_a_typed_word_has(engine: Engine, uow
 
     ticket = _ticket(uow_factory, "Kookaburra laughing", "A kookaburra on the antenna")
     with engine.connect() as conn:
-        options = {name: sql for name, sql in conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE name IN ('ticket_fts', 'message_fts')")}
+        options = dict(conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE name IN ('ticket_fts', 'message_fts')").tuples().all())
     assert set(options) == {"ticket_fts", "message_fts"}
     assert all("prefix='3 4 5 6 7 8 9 10 11 12'" in sql for sql in options.values()), options
     url = engine.url.render_as_string(hide_password=False)
@@ -407,6 +407,25 @@ def test_list_rows_serialise_exactly_as_the_schema_would(uow_factory: UowFactory
     assert to_json(fields) == TicketOut.model_validate(fields).model_dump_json().encode()
 
 
+def _page_statement_sent(engine: Engine, uow_factory: UowFactory, actor_id: int, view: str,
+                         cursor: str | None = None) -> tuple[str, object]:
+    """The one statement (and its parameters) that reading a page of `view` sends."""
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor_: object, statement: str, parameters: object, *_: object) -> None:
+        if "FROM tickets" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with uow_factory() as uow:
+            list_page(uow=uow, actor=uow.session.get(User, actor_id), view=view, cursor=cursor)  # type: ignore[arg-type]
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    (sent,) = seen
+    return sent
+
+
 # SQLite only: its planner's choice is fixed by the indexes; PostgreSQL plans by table statistics, which
 # a test database of a few rows does not have (B1 in `make bench` measures it at 100,000 tickets).
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -416,20 +435,8 @@ def test_sqlite_pages_read_their_view_index_in_order(engine: Engine, uow_factory
                                                      view: str, after: bool) -> None:
     """No full scan and no sort: a page reads about `limit` entries of its view's index, at any size."""
     assert engine.dialect.name == "sqlite"
-    seen: list[tuple[str, object]] = []
-
-    def capture(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
-        if "FROM tickets" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with uow_factory() as uow:
-            actor = uow.session.get(User, actor_id)
-            list_page(uow=uow, actor=actor, view=view, cursor=encode_cursor(T0, 10) if after else None)  # type: ignore[arg-type]
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    (statement, parameters), = seen
+    statement, parameters = _page_statement_sent(engine, uow_factory, actor_id, view,
+                                                 encode_cursor(T0, 10) if after else None)
     with engine.connect() as conn:
         rows = list(conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))  # type: ignore[arg-type]
     plan = [row[3] for row in rows]
@@ -448,19 +455,7 @@ def test_postgresql_generic_plans_read_each_views_own_index(engine: Engine, uow_
                                                             view: str, index: str) -> None:
     """The read pool runs generic plans, which may use a partial index only if the statement itself
     carries the index's condition: these views' first pages bind no value at all, and read their index."""
-    seen: list[tuple[str, object]] = []
-
-    def capture(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
-        if "FROM tickets" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with uow_factory() as uow:
-            list_page(uow=uow, actor=uow.session.get(User, actor_id), view=view)  # type: ignore[arg-type]
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    (statement, parameters), = seen
+    statement, parameters = _page_statement_sent(engine, uow_factory, actor_id, view)
     assert not parameters, "a bound value in a view's condition keeps a generic plan off its partial index"
     with engine.connect() as conn:
         conn.exec_driver_sql("SET enable_seqscan = off")  # a test's table is small enough to scan
