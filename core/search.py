@@ -284,6 +284,19 @@ def _estimated_hits(session: Session, words: list[str]) -> float:
     return hits
 
 
+# Counts the index entries of a query, at most :n per table: reading entries alone, with no join.
+_SQLITE_HIT_COUNT = sql_text(
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM ticket_fts WHERE ticket_fts MATCH :q LIMIT :n)) "
+    "+ (SELECT count(*) FROM (SELECT 1 FROM message_fts WHERE message_fts MATCH :q LIMIT :n))")
+
+
+def _sqlite_hits_exceed(session: Session, query: str, limit: int) -> bool:
+    """SQLite: whether the FTS5 query has more than `limit` hits. Counting entries costs a fraction of
+    reading them as tickets (two lookups each, messages to conversations), so a common word goes to
+    the scan in list order without first reading `limit` hits only to drop them."""
+    return int(session.execute(_SQLITE_HIT_COUNT, {"q": query, "n": limit + 1}).scalar_one()) > limit
+
+
 def matching_ticket_ids(session: Session, q: str, *, cap: int) -> list[int] | None:
     """Ids of the tickets matching `q` if at most `cap` do; None if more match or no index applies.
 
@@ -306,6 +319,8 @@ def matching_ticket_ids(session: Session, q: str, *, cap: int) -> list[int] | No
             return None
         if cap >= SEARCH_ID_CAP:  # the default (a smaller cap is a caller's, e.g. a test's, choice)
             cap = raw_cap = PG_DENSE_HITS
+    elif _sqlite_hits_exceed(session, query, raw_cap):
+        return None
     hits = session.execute(sql_text(f"SELECT * FROM ({matching_ids_sql(dialect, ':q')}) AS hits LIMIT :n"),
                            {"q": query, "n": raw_cap}).scalars().all()
     found = set(hits)

@@ -108,6 +108,31 @@ def test_common_words_give_the_same_pages_as_rare_ones(uow_factory: UowFactory, 
     assert _find(uow_factory, actor_id, "wombat cable", view="unread", id_list_max=2) == newest_first
 
 
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_sqlite_counts_a_words_entries_before_reading_them_as_tickets(uow_factory: UowFactory, clock: Clock,
+                                                                     actor_id: int, engine: Engine) -> None:
+    """More index entries than an id list may hold: no hit is read as a ticket, the scan starts at once."""
+    for n in range(6):
+        clock.set(T0 + timedelta(minutes=n))
+        _ticket(uow_factory, f"Numbat {n}", "A numbat in the cable tray")
+    statements: list[str] = []
+
+    def capture(conn: object, cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        few = _find(uow_factory, actor_id, "numb", id_list_max=100)
+        reads_of_few = sum("JOIN conversations c" in s and "LIMIT" in s for s in statements)
+        statements.clear()
+        many = _find(uow_factory, actor_id, "numb", id_list_max=2)  # 12 entries: more than 4 per id
+        reads_of_many = sum("JOIN conversations c" in s and "LIMIT" in s for s in statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert few == many and len(few) == 6
+    assert reads_of_few > 0 and reads_of_many == 0
+
+
 def test_a_word_the_statistics_call_common_is_checked_ticket_by_ticket(
         uow_factory: UowFactory, clock: Clock, actor_id: int, engine: Engine,
         monkeypatch: pytest.MonkeyPatch) -> None:
