@@ -286,6 +286,37 @@ def test_the_per_model_text_counter_counts_as_litellm_does(model: str) -> None:
     assert text_counter(model) is text_counter(model)  # chosen once per model
 
 
+def test_the_text_counter_tokenizes_a_text_once_while_it_is_recent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names, Regenerate and the summary of one ticket count the same messages: each is tokenized once,
+    as long as it is among the last COUNTED_TEXTS texts counted."""
+    from core.ai import llm
+
+    llm._litellm()
+    import litellm.litellm_core_utils.token_counter as litellm_counter
+
+    real = litellm_counter._get_count_function
+    tokenized: list[str] = []
+
+    def watched(model: str) -> Any:
+        tokenize = real(model)
+
+        def count(text: str) -> Any:
+            tokenized.append(text)
+            return tokenize(text)
+        return count
+
+    monkeypatch.setattr(litellm_counter, "_get_count_function", watched)
+    monkeypatch.setattr(llm, "COUNTED_TEXTS", 3)
+    count = llm.text_counter("openai/a-model-only-this-test-counts-with")
+    texts = ["alpha beta", "gamma", "delta epsilon zeta"]
+    first = [count(t) for t in texts]
+    assert [count(t) for t in texts] == first and first[0] > 0
+    assert tokenized == texts
+    count("eta")  # a fourth text: the least recently counted ("alpha beta") is forgotten
+    assert count("alpha beta") == first[0]
+    assert tokenized == [*texts, "eta", "alpha beta"]
+
+
 def test_the_fake_chat_model_shares_the_interface() -> None:
     fake: ChatModel = FakeChatModel()
     assert isinstance(fake, FakeChatModel)
