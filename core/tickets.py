@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, select, tuple_
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, exists, func, literal, select, tuple_
+from sqlalchemy.orm import noload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import audit, search
 from core.attachments import Upload, attach_all
@@ -17,6 +18,7 @@ from core.mail.outbound import prepare_delivery
 from core.models import (
     HELP_DESK,
     PIPELINES,
+    Attachment,
     Company,
     Contact,
     Conversation,
@@ -355,6 +357,23 @@ def ticket_messages(
         after = tuple_(literal(stamp, Message.sent_at.type), literal(message_id, Message.id.type))
         stmt = stmt.where(tuple_(Message.sent_at, Message.id) < after)  # one range of the index
     stmt = stmt.order_by(Message.sent_at.desc(), Message.id.desc()).limit(sql_limit(limit + 1))
-    rows = list(uow.session.scalars(stmt))
+    rows = _with_attachments(uow, stmt)
     page = rows[:limit]
     return page, encode_cursor(page[-1].sent_at, page[-1].id) if len(rows) > limit else None
+
+
+def _with_attachments(uow: UnitOfWork, stmt: Select[Any]) -> list[Message]:
+    """The messages of `stmt`, their attachments loaded. Each row says whether its message has any
+    (an index probe), so the attachments are read in a second query only when some do: most pages
+    have none, and the query the relationship would always send was a fifth of a page's time."""
+    flagged = stmt.add_columns(exists().where(Attachment.message_id == Message.id)).options(noload(Message.attachments))
+    rows = uow.session.execute(flagged).all()
+    with_files = [message for message, has_files in rows if has_files]
+    found: dict[int, list[Attachment]] = {message.id: [] for message in with_files}
+    if with_files:
+        for attachment in uow.session.scalars(
+                select(Attachment).where(Attachment.message_id.in_(list(found))).order_by(Attachment.id)):
+            found[attachment.message_id].append(attachment)
+    for message, _ in rows:
+        set_committed_value(message, "attachments", found.get(message.id, []))
+    return [message for message, _ in rows]

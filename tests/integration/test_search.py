@@ -394,6 +394,27 @@ def test_concurrent_not_spam_on_two_conversations_leaves_the_ticket_out_of_the_s
     assert first not in _find(uow_factory, actor_id, "", view="spam")
 
 
+def test_a_messages_page_without_files_reads_no_attachments(uow_factory: UowFactory, engine: Engine,
+                                                            actor_id: int) -> None:
+    """Each message row says whether it has attachments; with none on the page, none are queried."""
+    from core.tickets import ticket_messages
+
+    ticket_id = _ticket(uow_factory, "Quiet thread", "Just words")
+    statements: list[str] = []
+
+    def capture(conn: object, cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with uow_factory() as uow:
+            page, _ = ticket_messages(uow=uow, actor=uow.session.get(User, actor_id), ticket_id=ticket_id)  # type: ignore[arg-type]
+            assert [message.attachments for message in page] == [[]]
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert statements and not any(s.lstrip().startswith("SELECT attachments.") for s in statements), statements
+
+
 def test_list_items_carry_followers_conversations_owner_and_contact(uow_factory: UowFactory, actor_id: int) -> None:
     ticket_id = _ticket(uow_factory, "Items", owner_id=actor_id)
     with uow_factory() as uow:

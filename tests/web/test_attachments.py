@@ -135,6 +135,20 @@ def test_files_cannot_be_added_to_an_email_reply_after_it_was_written(lead: Agen
     assert response.status_code == 422 and "when you write the reply" in response.json()["error"]["message"]
 
 
+def test_the_messages_page_lists_each_messages_own_attachments(lead: Agent) -> None:
+    """The page reads attachments only for the messages that have some: each gets its own, in order."""
+    ticket = _ticket(lead)
+    conversation_id = ticket["conversation_ids"][0]
+    two = _note_with(lead, conversation_id, ("a.txt", b"a\n", "text/plain"), ("b.pdf", PDF, "application/pdf")).json()
+    bare = lead.post(f"/conversations/{conversation_id}/messages", json={"direction": "comment", "text": "No file"})
+    one = _note_with(lead, conversation_id, ("c.png", PNG, "image/png")).json()
+    page = lead.get(f"/tickets/{ticket['id']}/messages", params={"limit": 50})
+    assert page.status_code == 200, page.text
+    files = {m["id"]: [a["filename"] for a in m["attachments"]] for m in page.json()["items"]}
+    assert files[two["id"]] == ["a.txt", "b.pdf"] and files[one["id"]] == ["c.png"]
+    assert files[bare.json()["id"]] == [] and len(files) == 4  # and the ticket's first message, without files
+
+
 def test_split_carries_attachments_with_their_message(lead: Agent) -> None:
     ticket = _ticket(lead)
     conversation_id = ticket["conversation_ids"][0]
