@@ -205,6 +205,7 @@ class Server:
         env = {**os.environ, "PYTHONPATH": str(self.app_dir), "DESKPILOT_DATABASE_URL": self.url,
                "DESKPILOT_PURGE_INTERVAL_SECONDS": "0", "DESKPILOT_MAIL_QUEUE_INTERVAL_SECONDS": "0",
                "DESKPILOT_ATTACHMENTS_DIR": str(RESULTS / "work" / "attachments"), **self.extra_env}
+        (RESULTS / "work").mkdir(parents=True, exist_ok=True)
         log = (RESULTS / "work" / f"server-{self.port}.log").open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "plugin.app:create_app", "--factory", "--host", "127.0.0.1",

@@ -37,6 +37,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--b9-seconds", type=float, default=30.0, help="length of the B9 load test")
     parser.add_argument("--app-dir", type=Path, default=ROOT, help="serve the app from another checkout (before/after)")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only, even if PostgreSQL is configured")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only (when configured)")
     parser.add_argument("--label", default="", help="a note stored with the results (e.g. 'before')")
     return parser.parse_args(argv)
 
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     only = {t.strip().upper() for t in args.only.split(",") if t.strip()}
     console = Console(width=None if sys.stdout.isatty() else 200)
-    backends = ["sqlite"]
+    backends = [] if args.no_sqlite else ["sqlite"]
     if not args.no_postgres and (os.environ.get("DESKPILOT_BENCH_DATABASE_URL")
                                  or os.environ.get("DESKPILOT_TEST_DATABASE_URL")):
         backends.append("postgresql")

@@ -3,12 +3,14 @@
 A page is one query: the page's tickets with owner and contact names and follower and conversation
 ids (a text search first asks the full-text index which tickets match). Each view's filter has a
 partial index in its keyset order (see core.models), so a page reads about `limit` index entries.
+An API page (no search) also carries the check of its reader's token (`token_page`): one round trip.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -30,13 +32,16 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import make_transient_to_detached
 
 from core.errors import ValidationFailed
 from core.models import (
+    ApiToken,
     Company,
     Contact,
     Conversation,
@@ -146,11 +151,15 @@ _TICKETS = Ticket.__table__
 _USERS = User.__table__
 _CONTACTS = Contact.__table__
 _CONVERSATIONS = Conversation.__table__
+_TOKENS = ApiToken.__table__
+USER_FIELDS = tuple(column.key for column in _USERS.columns)
+_USER_COLUMNS = len(USER_FIELDS)
 
 
-def view_condition(c: Any, view: str) -> Any:
+def view_condition(c: Any, view: str, owner: Any = None) -> Any:
     """The WHERE clause of a view over ticket columns `c`; each view has a partial index in its order
-    (core.models.Ticket), whose condition is written as this renders."""
+    (core.models.Ticket), whose condition is written as this renders. "mine" is the tickets of `owner`
+    (an SQL expression), by default the bound parameter `actor_id`."""
     live = and_(c.deleted_at.is_(None), c.merged_into_id.is_(None))
     if view == "all":
         return live
@@ -159,7 +168,7 @@ def view_condition(c: Any, view: str) -> Any:
     if view == "unread":
         return and_(live, c.unread.is_(True))
     if view == "mine":
-        return and_(live, c.owner_id == bindparam("actor_id"))
+        return and_(live, c.owner_id == (bindparam("actor_id") if owner is None else owner))
     if view == "unassigned":
         return and_(live, c.owner_id.is_(None))
     if view == "trash":
@@ -176,13 +185,18 @@ def _id_list(table: Any, column: str, c: Any) -> Any:
 
 
 @lru_cache(maxsize=128)
-def _page_statement(view: str, source: str, after: bool, dialect: str = "sqlite") -> Select[Any]:
+def _page_statement(view: str, source: str, after: bool, dialect: str = "sqlite", by_token: bool = False,
+                    ) -> Select[Any]:
     """The page query of a view, built once: everything that varies per request is a bound parameter.
 
     `source` is "all" (the view as it is), "ids" (only the tickets in :ids, looked up by primary key),
     "match" (tickets matching the full-text query, found by scanning the view in order) or "name" (a
     short query: a substring of the name). The page is picked first and then joined to names and id
     lists, so those are read for its rows only.
+
+    `by_token`: the page of the holder of the API token whose hash is :token_hash, read together with
+    that user's row (see `token_page`): the user's columns, then the page's, one row per ticket, or one
+    row with no ticket when the page is empty, and no row at all when no user holds the token.
     """
     c: Any = _TICKETS.c
     if source == "ids":
@@ -192,7 +206,8 @@ def _page_statement(view: str, source: str, after: bool, dialect: str = "sqlite"
         wanted = (_TICKETS.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))) if dialect == "postgresql"
                   else _TICKETS.c.id.in_(bindparam("ids", expanding=True)))
         c = select(_TICKETS).where(wanted).limit(bindparam("id_count")).subquery("matched").c
-    page = select(*(c[name] for name in FIELDS)).where(view_condition(c, view))
+    holder = _token_user_id() if by_token else None
+    page = select(*(c[name] for name in FIELDS)).where(view_condition(c, view, holder))
     if source == "match":
         # Many tickets match: check them one by one in the view's order until the page is full.
         matches = text_matches_each(c) if dialect == "postgresql" else TicketTextMatch.parametrized()
@@ -209,13 +224,25 @@ def _page_statement(view: str, source: str, after: bool, dialect: str = "sqlite"
     # Written into the SQL, as core.db.sql_limit does (a bound LIMIT made PostgreSQL plan every run afresh).
     rows = bindparam("page_rows", type_=Integer, literal_execute=True)
     p = page.order_by(c.last_activity_at.desc(), c.id.desc()).limit(rows).subquery("page").c
-    return (
+    listed = (
         select(*(p[name] for name in FIELDS), _USERS.c.name, _CONTACTS.c.name,
                _id_list(ticket_followers, "user_id", p), _id_list(_CONVERSATIONS, "id", p))
         .select_from(p.id.table.outerjoin(_USERS, _USERS.c.id == p.owner_id)
                      .outerjoin(_CONTACTS, _CONTACTS.c.id == p.contact_id))
         .order_by(p.last_activity_at.desc(), p.id.desc())
     )
+    if not by_token:
+        return listed
+    shown = listed.subquery("listed")
+    return (select(*(_USERS.c[name] for name in USER_FIELDS), *shown.c)
+            .select_from(_TOKENS.join(_USERS, _USERS.c.id == _TOKENS.c.user_id).outerjoin(shown, true()))
+            .where(_TOKENS.c.token_hash == bindparam("token_hash"))
+            .order_by(shown.c.last_activity_at.desc(), shown.c.id.desc()))
+
+
+def _token_user_id() -> Any:
+    """The id of the user holding the API token whose hash is :token_hash."""
+    return select(_TOKENS.c.user_id).where(_TOKENS.c.token_hash == bindparam("token_hash")).scalar_subquery()
 
 
 def list_page(
@@ -223,17 +250,42 @@ def list_page(
     cursor: str | None = None, id_list_max: int = SEARCH_ID_LIST_MAX,
 ) -> tuple[list[TicketListItem], str | None]:
     """A page of a view (optionally searched), most recent activity first, and the cursor for the next."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
-    if view not in VIEWS:
-        view_condition(_TICKETS.c, view)  # raises the validation error
-    params: dict[str, Any] = {"page_rows": limit + 1, "actor_id": actor.id}
-    if cursor:
-        params["after_stamp"], params["after_id"] = decode_cursor(cursor)
+    params = page_parameters(view=view, limit=limit, cursor=cursor)
+    params["actor_id"] = actor.id
     text = (q or "").strip()
     if not text:
         return _page(uow, view, "all", cursor, params, limit)
     return _search_page(uow, view, text, cursor, params, limit, id_list_max)
+
+
+def page_parameters(*, view: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The checked request of a page: a validation error for an unknown view, a limit out of range or a
+    cursor that is not one of ours."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
+    if view not in VIEWS:
+        view_condition(_TICKETS.c, view)  # raises the validation error
+    params: dict[str, Any] = {"page_rows": limit + 1}
+    if cursor:
+        params["after_stamp"], params["after_id"] = decode_cursor(cursor)
+    return params
+
+
+def token_page(uow: UnitOfWork, *, token_hash: str, view: str, params: dict[str, Any], limit: int,
+               ) -> tuple[User | None, list[TicketListItem], str | None]:
+    """The holder of an API token (None when nobody holds it) and a page of a view as they see it, read in
+    one statement: an API list request's whole database work is then one round trip, not two. The page
+    must not be shown before the caller has checked the user (active, allowed to view tickets).
+
+    The user is built from its row detached from the session, as a closed session leaves what it loaded."""
+    dialect = uow.session.get_bind().dialect.name
+    statement = _page_statement(view, "all", "after_id" in params, dialect, by_token=True)
+    rows = uow.session.execute(statement, {**params, "token_hash": token_hash}).all()
+    if not rows:
+        return None, [], None
+    holder = User(**dict(zip(USER_FIELDS, rows[0][:_USER_COLUMNS], strict=True)))
+    make_transient_to_detached(holder)
+    return holder, *_listed([row[_USER_COLUMNS:] for row in rows if row[_USER_COLUMNS] is not None], limit)
 
 
 def _search_page(uow: UnitOfWork, view: str, text: str, cursor: str | None, params: dict[str, Any], limit: int,
@@ -262,6 +314,11 @@ def _page(uow: UnitOfWork, view: str, source: str, cursor: str | None, params: d
           limit: int) -> tuple[list[TicketListItem], str | None]:
     dialect = uow.session.get_bind().dialect.name
     rows = uow.session.execute(_page_statement(view, source, bool(cursor), dialect), params).all()
+    return _listed(rows, limit)
+
+
+def _listed(rows: Sequence[Any], limit: int) -> tuple[list[TicketListItem], str | None]:
+    """A page's items from its rows (one more than `limit` when there is a next page) and the next cursor."""
     more = len(rows) > limit
     items = [_item(row) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1].last_activity_at, items[-1].id) if more and items else None

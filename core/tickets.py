@@ -9,11 +9,11 @@ from sqlalchemy import Select, exists, func, literal, select, tuple_
 from sqlalchemy.orm import noload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core import audit, search
+from core import audit, search, users
 from core.attachments import Upload, attach_all
 from core.db import sql_limit
 from core.errors import Conflict, InvalidAction, NotFound, ValidationFailed
-from core.listing import TicketListItem, decode_cursor, encode_cursor, list_page
+from core.listing import TicketListItem, decode_cursor, encode_cursor, list_page, page_parameters, token_page
 from core.mail.outbound import prepare_delivery
 from core.models import (
     HELP_DESK,
@@ -301,6 +301,23 @@ def list_tickets(
     """A page of tickets, most recent activity first, with a keyset cursor for the next page."""
     require(actor, "ticket.view")
     return list_page(uow=uow, actor=actor, view=view, q=q, limit=limit, cursor=cursor)
+
+
+def list_tickets_by_token(
+    *, uow: UnitOfWork, token: str | None, view: str = "all", limit: int = 50, cursor: str | None = None,
+) -> tuple[User, list[TicketListItem], str | None]:
+    """`list_tickets` (no search) for the holder of an API token, who is authenticated by the statement that
+    reads the page. Errors come as in two steps: a missing or bad token (401) before bad input (422), and
+    the page is only returned to an active user allowed to view tickets (else 401 / 403)."""
+    token_hash = users.presented_token_hash(token)
+    try:
+        params = page_parameters(view=view, limit=limit, cursor=cursor)
+    except ValidationFailed:
+        users.authenticate_token(uow=uow, token=token)
+        raise
+    holder, items, next_cursor = token_page(uow, token_hash=token_hash, view=view, params=params, limit=limit)
+    actor = require(users.token_holder(holder), "ticket.view")
+    return actor, items, next_cursor
 
 
 def merged_from_ids(uow: UnitOfWork, ticket: Ticket) -> list[int]:

@@ -94,9 +94,18 @@ _USER_BY_TOKEN = (select(User).join(ApiToken, ApiToken.user_id == User.id)
 
 def authenticate_token(*, uow: UnitOfWork, token: str | None) -> User:
     """Resolve a bearer token to an active user or raise `Unauthenticated`."""
+    return token_holder(uow.session.scalar(_USER_BY_TOKEN, {"token_hash": presented_token_hash(token)}))
+
+
+def presented_token_hash(token: str | None) -> str:
+    """The stored form of a bearer token to look up; `Unauthenticated` when none was sent."""
     if not token:
         raise Unauthenticated("Missing API token: send 'Authorization: Bearer <token>'.")
-    user = uow.session.scalar(_USER_BY_TOKEN, {"token_hash": hash_token(token)})
+    return hash_token(token)
+
+
+def token_holder(user: User | None) -> User:
+    """The user a token lookup found, if one was and is active; otherwise `Unauthenticated`."""
     if user is None or not user.is_active:
         raise Unauthenticated("Invalid or revoked API token.")
     return user

@@ -7,7 +7,8 @@ connects lazily, at its first query) and closes in the pool once the response ha
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -106,13 +107,29 @@ class Reading:
         return self
 
     def __enter__(self) -> tuple[UnitOfWork, User]:
-        unit = self._state.read_uow() if self._generic_plans else self._state.uow()
-        uow = self._uow = unit.__enter__().read_only()
+        uow = self._open()
         try:
             return uow, users.authenticate_token(uow=uow, token=self._token)
         except BaseException as exc:
             uow.__exit__(type(exc), exc, exc.__traceback__)
             raise
+
+    @contextmanager
+    def token_checked_in_core(self) -> Iterator[tuple[UnitOfWork, str | None]]:
+        """The read-only unit of work and the bearer token, for a core call that authenticates the token
+        itself, in the statement that reads its data (`core.tickets.list_tickets_by_token`)."""
+        uow = self._open()
+        try:
+            yield uow, self._token
+        except BaseException as exc:
+            uow.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        uow.__exit__(None, None, None)
+
+    def _open(self) -> UnitOfWork:
+        unit = self._state.read_uow() if self._generic_plans else self._state.uow()
+        uow = self._uow = unit.__enter__().read_only()
+        return uow
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

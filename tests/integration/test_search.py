@@ -13,7 +13,7 @@ from core.actions.spam import mark_spam
 from core.listing import VIEWS, TicketListItem, encode_cursor, list_page
 from core.models import Conversation, User
 from core.schemas import MessageIn, TicketCreate, TicketUpdate
-from core.tickets import add_message, create_ticket, update_ticket
+from core.tickets import add_message, create_ticket, list_tickets_by_token, update_ticket
 from core.uow import UnitOfWork
 from tests.support import Clock, create_user
 
@@ -22,9 +22,15 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def actor_id(uow_factory: UowFactory) -> int:
-    user, _ = create_user(uow_factory, "searcher@desk.example", permissions=("delete_tickets",), password=None)
-    return user.id
+def actor(uow_factory: UowFactory) -> tuple[int, str]:
+    """A user's id and API token."""
+    user, token = create_user(uow_factory, "searcher@desk.example", permissions=("delete_tickets",), password=None)
+    return user.id, token
+
+
+@pytest.fixture
+def actor_id(actor: tuple[int, str]) -> int:
+    return actor[0]
 
 
 def _ticket(uow_factory: UowFactory, name: str, text_: str = "Hello, please help.", **extra: object) -> int:
@@ -454,20 +460,26 @@ def test_list_rows_serialise_exactly_as_the_schema_would(uow_factory: UowFactory
 
 
 def _page_statement_sent(engine: Engine, uow_factory: UowFactory, actor_id: int, view: str,
-                         cursor: str | None = None) -> tuple[str, object]:
-    """The one statement (and its parameters) that reading a page of `view` sends."""
+                         cursor: str | None = None, token: str | None = None) -> tuple[str, object]:
+    """The one statement (and its parameters) that reading a page of `view` sends; with `token`, as the API
+    reads it for the token's holder, in that same one statement."""
     seen: list[tuple[str, object]] = []
 
     def capture(conn: object, cursor_: object, statement: str, parameters: object, *_: object) -> None:
-        if "FROM tickets" in statement:
-            seen.append((statement, parameters))
+        seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", capture)
     try:
         with uow_factory() as uow:
-            list_page(uow=uow, actor=uow.session.get(User, actor_id), view=view, cursor=cursor)  # type: ignore[arg-type]
+            if token is None:
+                list_page(uow=uow, actor=uow.session.get(User, actor_id), view=view, cursor=cursor)  # type: ignore[arg-type]
+            else:
+                actor, _, _ = list_tickets_by_token(uow=uow, token=token, view=view, cursor=cursor)
+                assert actor.id == actor_id
     finally:
         event.remove(engine, "before_cursor_execute", capture)
+    if token is None:
+        seen = [(statement, parameters) for statement, parameters in seen if "FROM tickets" in statement]
     (sent,) = seen
     return sent
 
@@ -477,12 +489,14 @@ def _page_statement_sent(engine: Engine, uow_factory: UowFactory, actor_id: int,
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("view", VIEWS)
 @pytest.mark.parametrize("after", [False, True])
-def test_sqlite_pages_read_their_view_index_in_order(engine: Engine, uow_factory: UowFactory, actor_id: int,
-                                                     view: str, after: bool) -> None:
+@pytest.mark.parametrize("by_token", [False, True])
+def test_sqlite_pages_read_their_view_index_in_order(engine: Engine, uow_factory: UowFactory, actor: tuple[int, str],
+                                                     view: str, after: bool, by_token: bool) -> None:
     """No full scan and no sort: a page reads about `limit` entries of its view's index, at any size."""
     assert engine.dialect.name == "sqlite"
+    actor_id, token = actor
     statement, parameters = _page_statement_sent(engine, uow_factory, actor_id, view,
-                                                 encode_cursor(T0, 10) if after else None)
+                                                 encode_cursor(T0, 10) if after else None, token if by_token else None)
     with engine.connect() as conn:
         rows = list(conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))  # type: ignore[arg-type]
     plan = [row[3] for row in rows]
@@ -497,13 +511,17 @@ def test_sqlite_pages_read_their_view_index_in_order(engine: Engine, uow_factory
 @pytest.mark.parametrize(("view", "index"), [("all", "ix_tickets_live_activity"), ("open", "ix_tickets_open_activity"),
                                              ("unassigned", "ix_tickets_unassigned_activity"),
                                              ("unread", "ix_tickets_unread_activity")])
-def test_postgresql_generic_plans_read_each_views_own_index(engine: Engine, uow_factory: UowFactory, actor_id: int,
-                                                            view: str, index: str) -> None:
+@pytest.mark.parametrize("by_token", [False, True])
+def test_postgresql_generic_plans_read_each_views_own_index(engine: Engine, uow_factory: UowFactory,
+                                                            actor: tuple[int, str], view: str, index: str,
+                                                            by_token: bool) -> None:
     """The read pool runs generic plans, which may use a partial index only if the statement itself
-    carries the index's condition: these views' first pages bind no value at all, and read their index."""
-    statement, parameters = _page_statement_sent(engine, uow_factory, actor_id, view)
-    assert not parameters, "a bound value in a view's condition keeps a generic plan off its partial index"
+    carries the index's condition: these views' first pages bind no value (but the token of the user
+    whose page it is), and read their index."""
+    actor_id, token = actor
+    statement, parameters = _page_statement_sent(engine, uow_factory, actor_id, view, token=token if by_token else None)
+    assert set(parameters) <= {"token_hash"}, "a bound value in a view's condition keeps a generic plan off its index"  # type: ignore[arg-type]
     with engine.connect() as conn:
         conn.exec_driver_sql("SET enable_seqscan = off")  # a test's table is small enough to scan
-        plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {statement}").scalars())
+        plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars())
     assert f"Index Scan Backward using {index} on tickets" in plan, plan

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import httpx
 
+from core.models import User
 from tests.support import Agent, ticket_payload
 
 
@@ -14,6 +15,28 @@ def test_api_requires_a_token(anon: httpx.Client) -> None:
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthenticated"
     assert anon.get("/tickets", headers={"Authorization": "Bearer dp_wrong"}).status_code == 401
+
+
+def test_a_list_without_a_valid_token_is_401_whatever_else_is_wrong(
+    anon: httpx.Client, agent: Agent, uow_factory: Callable,  # type: ignore[type-arg]
+) -> None:
+    """The list reads the page and checks the token in one statement: nothing of the page leaks to a bad
+    token, a bad token is reported before bad input (as on every other route), and a deactivated user's
+    token stops working at once."""
+    agent.post("/tickets", json=ticket_payload(name="Only for signed-in eyes", owner_id=agent.id))
+    for headers in ({}, {"Authorization": "Bearer dp_wrong"}, {"Authorization": "Basic abc"}):
+        for params in ({}, {"view": "mine"}, {"view": "bogus"}, {"limit": "0"}, {"cursor": "garbage!!"}):
+            response = anon.get("/tickets", params=params, headers=headers)
+            assert response.status_code == 401, (headers, params, response.text)
+            assert response.json()["error"]["code"] == "unauthenticated" and "signed-in" not in response.text
+    assert agent.get("/tickets", params={"view": "mine"}).json()["items"][0]["name"] == "Only for signed-in eyes"
+    assert agent.get("/tickets", params={"view": "trash"}).json() == {"items": [], "next_cursor": None}
+    with uow_factory() as uow:
+        user = uow.session.get(User, agent.id)
+        user.is_active = False
+        uow.commit()
+    response = agent.get("/tickets")
+    assert response.status_code == 401 and "signed-in" not in response.text
 
 
 def test_healthz_is_open(server) -> None:  # type: ignore[no-untyped-def]
