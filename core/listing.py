@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
     BindParameter,
+    CompoundSelect,
     Integer,
     Select,
     String,
@@ -26,14 +27,15 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
+    exists,
     func,
     literal,
     literal_column,
     null,
     or_,
     select,
-    true,
     tuple_,
+    type_coerce,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -78,8 +80,7 @@ FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class PersonRef:
+class PersonRef(NamedTuple):
     """Who owns a ticket, or who its contact is, as lists show them."""
 
     id: int
@@ -153,7 +154,7 @@ _CONTACTS = Contact.__table__
 _CONVERSATIONS = Conversation.__table__
 _TOKENS = ApiToken.__table__
 USER_FIELDS = tuple(column.key for column in _USERS.columns)
-_USER_COLUMNS = len(USER_FIELDS)
+_PAGE_COLUMNS = 1 + len(USER_FIELDS)  # where a page's own columns start in a `token_page` row
 
 
 def view_condition(c: Any, view: str, owner: Any = None) -> Any:
@@ -186,7 +187,7 @@ def _id_list(table: Any, column: str, c: Any) -> Any:
 
 @lru_cache(maxsize=128)
 def _page_statement(view: str, source: str, after: bool, dialect: str = "sqlite", by_token: bool = False,
-                    ) -> Select[Any]:
+                    ) -> Select[Any] | CompoundSelect[Any]:
     """The page query of a view, built once: everything that varies per request is a bound parameter.
 
     `source` is "all" (the view as it is), "ids" (only the tickets in :ids, looked up by primary key),
@@ -233,11 +234,20 @@ def _page_statement(view: str, source: str, after: bool, dialect: str = "sqlite"
     )
     if not by_token:
         return listed
+    # The holder's row, then the page's rows (read only if the token is anyone's). Each part leaves the
+    # other's columns NULL, typed as those columns so that both parts read back alike.
     shown = listed.subquery("listed")
-    return (select(*(_USERS.c[name] for name in USER_FIELDS), *shown.c)
-            .select_from(_TOKENS.join(_USERS, _USERS.c.id == _TOKENS.c.user_id).outerjoin(shown, true()))
-            .where(_TOKENS.c.token_hash == bindparam("token_hash"))
-            .order_by(shown.c.last_activity_at.desc(), shown.c.id.desc()))
+    token = _TOKENS.c.token_hash == bindparam("token_hash")
+    users = [_USERS.c[name].label(f"user_{name}") for name in USER_FIELDS]
+    nothing = [type_coerce(null(), c.type).label(f"ticket_{n}") for n, c in enumerate(shown.c)]
+    holder = select(literal_column("0", Integer).label("part"), *users, *nothing).select_from(
+        _TOKENS.join(_USERS, _USERS.c.id == _TOKENS.c.user_id)).where(token)
+    page_part = select(literal_column("1", Integer), *(type_coerce(null(), c.type) for c in users), *shown.c).where(
+        exists().where(token))
+    both = union_all(holder, page_part)
+    columns = list(both.selected_columns)
+    ticket = dict(zip(FIELDS, columns[1 + len(users):], strict=False))
+    return both.order_by(columns[0], ticket["last_activity_at"].desc(), ticket["id"].desc())
 
 
 def _token_user_id() -> Any:
@@ -280,12 +290,12 @@ def token_page(uow: UnitOfWork, *, token_hash: str, view: str, params: dict[str,
     The user is built from its row detached from the session, as a closed session leaves what it loaded."""
     dialect = uow.session.get_bind().dialect.name
     statement = _page_statement(view, "all", "after_id" in params, dialect, by_token=True)
-    rows = uow.session.execute(statement, {**params, "token_hash": token_hash}).all()
-    if not rows:
+    rows = uow.read_rows(statement, {**params, "token_hash": token_hash})
+    if not rows or rows[0][0] != 0:
         return None, [], None
-    holder = User(**dict(zip(USER_FIELDS, rows[0][:_USER_COLUMNS], strict=True)))
+    holder = User(**dict(zip(USER_FIELDS, rows[0][1:_PAGE_COLUMNS], strict=True)))
     make_transient_to_detached(holder)
-    return holder, *_listed([row[_USER_COLUMNS:] for row in rows if row[_USER_COLUMNS] is not None], limit)
+    return holder, *_listed([row[_PAGE_COLUMNS:] for row in rows[1:]], limit)
 
 
 def _search_page(uow: UnitOfWork, view: str, text: str, cursor: str | None, params: dict[str, Any], limit: int,
@@ -329,17 +339,22 @@ _OWNER_NAME, _CONTACT_NAME, _FOLLOWERS, _CONVERSATION_IDS = (len(FIELDS) + n for
 
 
 def _ids(joined: str | None) -> list[int]:
-    return sorted(int(part) for part in joined.split(",")) if joined else []
+    return sorted(map(int, joined.split(","))) if joined else []
+
+
+_OWNER_ID, _CONTACT_ID = FIELDS.index("owner_id"), FIELDS.index("contact_id")
 
 
 def _item(row: Any) -> TicketListItem:
-    item = TicketListItem(*row[:_OWNER_NAME])
-    item.follower_ids, item.conversation_ids = _ids(row[_FOLLOWERS]), _ids(row[_CONVERSATION_IDS])
-    if item.owner_id is not None and row[_OWNER_NAME] is not None:
-        item.owner = PersonRef(item.owner_id, row[_OWNER_NAME])
-    if item.contact_id is not None and row[_CONTACT_NAME] is not None:
-        item.contact = PersonRef(item.contact_id, row[_CONTACT_NAME])
-    return item
+    """A list item from its row, every field passed at once (a page builds fifty of these per request)."""
+    owner, contact = row[_OWNER_NAME], row[_CONTACT_NAME]
+    values = (
+        *row[:_OWNER_NAME],
+        None if owner is None or row[_OWNER_ID] is None else PersonRef(row[_OWNER_ID], owner),
+        None if contact is None or row[_CONTACT_ID] is None else PersonRef(row[_CONTACT_ID], contact),
+        _ids(row[_FOLLOWERS]), _ids(row[_CONVERSATION_IDS]),
+    )
+    return TicketListItem(*values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def result_processor(self, dialect: Any, coltype: Any) -> Any:
         """On SQLite, parse the stored text with the C `fromisoformat` and attach UTC in one step (a list page
-        reads hundreds of these; SQLAlchemy's generic path runs a regex and then the method above)."""
+        reads hundreds of these; SQLAlchemy's generic path runs a regex and then the method above). On
+        PostgreSQL the column is a timestamptz, which the driver already hands back aware."""
+        if dialect.name == "postgresql":
+            return None  # a timestamptz comes from the driver aware already: nothing to do per value
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
         fallback = super().result_processor(dialect, coltype)

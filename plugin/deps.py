@@ -137,8 +137,8 @@ class Reading:
             self._uow.__exit__(exc_type, exc, tb)
 
 
-async def reading(request: Request, state: State) -> Reading:
-    return Reading(state, bearer_token(request))
+async def reading(request: Request) -> Reading:
+    return Reading(app_state(request), bearer_token(request))  # the state read directly: one dependency less
 
 
 Read = Annotated[Reading, Depends(reading)]

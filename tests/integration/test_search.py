@@ -309,6 +309,47 @@ def test_every_view_pages_through_its_tickets_once(uow_factory: UowFactory, cloc
         assert _find(uow_factory, actor_id, "", view=view) == expected[view], view
 
 
+def test_the_api_page_of_a_token_is_the_page_of_its_holder(uow_factory: UowFactory, clock: Clock,
+                                                          actor: tuple[int, str]) -> None:
+    """The API reads a page and its reader's token in one statement (on PostgreSQL with the driver's own
+    cursor): every view, page by page, gives exactly what `list_page` gives that user, field by field."""
+    from core.actions.follow import set_following
+    from core.actions.merge import merge_tickets
+
+    actor_id, token = actor
+    made = []
+    for n in range(7):
+        clock.set(T0 + timedelta(minutes=n))
+        made.append(_ticket(uow_factory, f"Same page {n}", owner_id=actor_id if n % 2 else None,
+                            status="CLOSED" if n == 3 else "NEW", description=f"Line {n}"))
+    with uow_factory() as uow:
+        user = uow.session.get(User, actor_id)
+        assert user is not None
+        set_following(uow=uow, actor=user, ticket_id=made[1], follow=True)
+        merged = merge_tickets(uow=uow, actor=user, ticket_ids=[made[4], made[5]], primary_id=made[4]).id
+    with uow_factory() as uow:
+        delete_ticket(uow=uow, actor=uow.session.get(User, actor_id), ticket_id=made[6])  # type: ignore[arg-type]
+    for view in VIEWS:
+        cursor, pages = None, 0
+        while True:
+            with uow_factory() as uow:
+                expected, expected_cursor = list_page(uow=uow, actor=uow.session.get(User, actor_id), view=view,  # type: ignore[arg-type]
+                                                      limit=2, cursor=cursor)
+            with uow_factory() as uow:
+                holder, items, next_cursor = list_tickets_by_token(uow=uow.read_only(), token=token, view=view,
+                                                                   limit=2, cursor=cursor)
+            assert holder.id == actor_id and holder.email == "searcher@desk.example" and holder.is_active
+            assert (items, next_cursor) == (expected, expected_cursor), (view, pages)
+            pages += 1
+            if not next_cursor:
+                break
+            cursor = next_cursor
+        assert pages >= 1
+    with uow_factory() as uow:
+        (item,), _ = list_page(uow=uow, actor=uow.session.get(User, actor_id), q=f"{merged}")  # type: ignore[arg-type]
+    assert len(item.conversation_ids) == 2, "a merged ticket lists both conversations"
+
+
 def _spam_column_is_consistent(engine: Engine) -> None:
     """tickets.last_spam_at equals the latest spam_at of the ticket's conversations, for every ticket."""
     with engine.connect() as conn:
@@ -474,7 +515,7 @@ def _page_statement_sent(engine: Engine, uow_factory: UowFactory, actor_id: int,
             if token is None:
                 list_page(uow=uow, actor=uow.session.get(User, actor_id), view=view, cursor=cursor)  # type: ignore[arg-type]
             else:
-                actor, _, _ = list_tickets_by_token(uow=uow, token=token, view=view, cursor=cursor)
+                actor, _, _ = list_tickets_by_token(uow=uow.read_only(), token=token, view=view, cursor=cursor)
                 assert actor.id == actor_id
     finally:
         event.remove(engine, "before_cursor_execute", capture)
