@@ -61,6 +61,8 @@ def _refuse_unstorable(conn: Any, cursor: Any, statement: str, parameters: Any, 
 
 # Engines whose connections were opened with plan_cache_mode=force_generic_plan (see make_engine).
 GENERIC_PLAN_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+# Engines whose connections run each statement in its own transaction (see make_engine).
+AUTOCOMMIT_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 PING_AFTER_IDLE_SECONDS = 5.0
@@ -94,14 +96,17 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
             raise exc.DisconnectionError(str(error)) from error
 
 
-def make_engine(url: str, *, generic_plans: bool = False, ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
-                **kwargs: Any) -> Engine:
+def make_engine(url: str, *, generic_plans: bool = False, autocommit: bool = False,
+                ping_after_idle: float = PING_AFTER_IDLE_SECONDS, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout.
 
     `generic_plans` (PostgreSQL): prepared statements always run PostgreSQL's generic plan instead of
     planning again for each run's values. Only for statements whose plan does not depend on their
     values (the read endpoints' index-driven queries); searches send theirs unprepared, so they are
-    planned for their words either way."""
+    planned for their words either way.
+
+    `autocommit` (PostgreSQL): for a pool that only serves reads (core.uow.UnitOfWork.read_only): its
+    connections are opened outside transactions once, instead of being switched at each checkout."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "before_cursor_execute", _refuse_unstorable)
@@ -128,7 +133,11 @@ def make_engine(url: str, *, generic_plans: bool = False, ping_after_idle: float
             options += " -c plan_cache_mode=force_generic_plan"
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args.setdefault("options", options)
+    if autocommit:
+        kwargs["isolation_level"] = "AUTOCOMMIT"
     engine = create_engine(url, **kwargs)
+    if autocommit:
+        AUTOCOMMIT_ENGINES.add(engine)
     _ping_when_idle(engine, ping_after_idle)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable)
     if generic_plans:  # only when its connections really start so (see core.search.custom_plans)

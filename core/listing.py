@@ -230,12 +230,11 @@ def _page_statement(view: str, source: str, after: bool, dialect: str = "sqlite"
                _id_list(ticket_followers, "user_id", p), _id_list(_CONVERSATIONS, "id", p))
         .select_from(p.id.table.outerjoin(_USERS, _USERS.c.id == p.owner_id)
                      .outerjoin(_CONTACTS, _CONTACTS.c.id == p.contact_id))
-        .order_by(p.last_activity_at.desc(), p.id.desc())
     )
     if not by_token:
-        return listed
-    # The holder's row, then the page's rows (read only if the token is anyone's). Each part leaves the
-    # other's columns NULL, typed as those columns so that both parts read back alike.
+        return listed.order_by(p.last_activity_at.desc(), p.id.desc())
+    # The holder's row, then the page's rows (read only if the token is anyone's), sorted once, at the end.
+    # Each part leaves the other's columns NULL, typed as those columns so that both parts read back alike.
     shown = listed.subquery("listed")
     token = _TOKENS.c.token_hash == bindparam("token_hash")
     users = [_USERS.c[name].label(f"user_{name}") for name in USER_FIELDS]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.config import Settings
-from core.db import Reading, driver_rows
+from core.db import AUTOCOMMIT_ENGINES, Reading, driver_rows
 from core.errors import Conflict
 from core.models import utcnow
 
@@ -71,7 +71,8 @@ class UnitOfWork:
         """Declare a unit of work that only reads (call before its first query). On PostgreSQL its
         statements then run without BEGIN and ROLLBACK, two round trips fewer; at READ COMMITTED each
         statement sees its own snapshot either way. Committing it is a programming error."""
-        if self.session.get_bind().dialect.name == "postgresql":
+        bind = self.session.get_bind()
+        if bind.dialect.name == "postgresql" and bind not in AUTOCOMMIT_ENGINES:
             self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         self._read_only = True
         return self

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
@@ -40,3 +43,37 @@ def test_mount_uses_the_manifest_prefix_by_default(db_url: str) -> None:
     host = FastAPI()
     mount(host, settings=Settings(database_url=db_url))
     assert any(getattr(r, "path", None) == "/helpdesk" for r in host.routes)
+
+
+_GC_PROBE = """
+import asyncio, gc, sys
+from fastapi import FastAPI
+from core.config import Settings
+from plugin.app import YOUNG_COLLECTION_THRESHOLD, create_app, mount
+
+settings = Settings(database_url=sys.argv[2], purge_interval_seconds=0, mail_queue_interval_seconds=0)
+if sys.argv[1] == "standalone":
+    app = create_app(settings)
+else:
+    app = FastAPI()
+    mount(app, "/desk", settings=settings)
+
+async def main():
+    async with app.router.lifespan_context(app):
+        print(gc.get_threshold()[0] == YOUNG_COLLECTION_THRESHOLD, gc.get_freeze_count() > 0)
+
+asyncio.run(main())
+"""
+
+
+def test_only_a_standalone_server_tunes_the_garbage_collector(tmp_path: Path, repo_root: Path) -> None:
+    """Serving on its own, deskpilot freezes what startup built and collects young objects less often; mounted
+    in a host's app it leaves the host's process settings alone."""
+    url = f"sqlite:///{tmp_path / 'gc.db'}"
+    outcome = {}
+    for how in ("standalone", "mounted"):
+        done = subprocess.run([sys.executable, "-c", _GC_PROBE, how, url], cwd=repo_root, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        outcome[how] = done.stdout.split()[-2:]
+    assert outcome == {"standalone": ["True", "True"], "mounted": ["False", "False"]}
