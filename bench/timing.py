@@ -59,6 +59,24 @@ def interleaved(measure: Callable[[], Any], reference: Callable[[], Any], *, rou
     return out
 
 
+def in_turn(measures: dict[str, Callable[[], Any]], reference: Callable[[], Any], *, rounds: int,
+            warmup: int = 5) -> dict[str, Sampled]:
+    """Like `interleaved` for several measurements at once: each round takes one sample of every
+    measurement, each after its own reference sample. Measured one after another, a measurement that
+    happened to run while the machine was busy came out slower than the rest; in turn, every one of
+    them meets the same conditions."""
+    for _ in range(warmup):
+        for measure in measures.values():
+            reference()
+            measure()
+    out = {name: Sampled() for name in measures}
+    for _ in range(rounds):
+        for name, measure in measures.items():
+            out[name].reference.append(timed(reference))
+            out[name].samples.append(timed(measure))
+    return out
+
+
 def merge(parts: list[Sampled]) -> Sampled:
     """One sample set from several (e.g. every prefix typed in a search)."""
     out = Sampled()

@@ -7,7 +7,6 @@ from typing import Literal
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, TypeAdapter
-from pydantic_core import to_json
 
 from core import tickets
 from core.errors import ValidationFailed
@@ -41,7 +40,7 @@ def list_tickets(
             user, items, next_cursor = tickets.list_tickets_by_token(uow=uow, token=token, view=view, limit=limit,
                                                                     cursor=cursor)
             rows = [TicketOut.list_fields(t, user) for t in items]  # plain values: pydantic-core writes them
-    return Response(to_json({"items": rows, "next_cursor": next_cursor}), media_type="application/json")
+    return Response(TicketPage.json_of(rows, next_cursor), media_type="application/json")
 
 
 @router.post("/tickets", response_model=TicketOut, status_code=201)

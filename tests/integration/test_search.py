@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine, delete, event, text
@@ -480,10 +480,9 @@ def test_list_items_carry_followers_conversations_owner_and_contact(uow_factory:
 
 
 def test_list_rows_serialise_exactly_as_the_schema_would(uow_factory: UowFactory, actor_id: int) -> None:
-    """The API writes list rows as plain values (no per-row validation): they must be what TicketOut writes."""
-    from pydantic_core import to_json
-
-    from plugin.schemas import TicketOut
+    """The API writes list rows as plain values (no per-row validation), with orjson: they must be what
+    TicketOut writes, for times in UTC (as stored) and in other zones, with and without microseconds."""
+    from plugin.schemas import TicketOut, TicketPage
 
     ticket_id = _ticket(uow_factory, "Serialised", owner_id=actor_id, description="Zebra labeller")
     with uow_factory() as uow:
@@ -497,7 +496,13 @@ def test_list_rows_serialise_exactly_as_the_schema_would(uow_factory: UowFactory
         fields = TicketOut.list_fields(item, actor)
     assert set(fields) == set(TicketOut.model_fields)
     assert fields["summary"] is not None and fields["created_at"].tzinfo is not None
-    assert to_json(fields) == TicketOut.model_validate(fields).model_dump_json().encode()
+    east = timezone(timedelta(hours=5, minutes=30))
+    other_times = {"created_at": datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+                   "updated_at": datetime(2026, 3, 2, 14, 30, 0, 120, tzinfo=east),
+                   "name": "Ünïcode \u2028 \"quoted\" \\ <tag> \x07", "follower_ids": [actor_id, 2**53 + 1]}
+    for row in (fields, {**fields, **other_times}):
+        expected = TicketPage(items=[TicketOut.model_validate(row)], next_cursor="abc").model_dump_json().encode()
+        assert TicketPage.json_of([row], "abc") == expected
 
 
 def _page_statement_sent(engine: Engine, uow_factory: UowFactory, actor_id: int, view: str,

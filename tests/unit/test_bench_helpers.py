@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.common import Result
 from bench.report import markdown, write_json
-from bench.timing import Sampled, interleaved, merge, percentile
+from bench.timing import Sampled, in_turn, interleaved, merge, percentile
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -29,6 +29,14 @@ def test_interleaved_alternates_reference_and_measurement() -> None:
     assert calls == ["r", "m"] * 4
     assert len(out.samples) == len(out.reference) == 3
     assert len(merge([out, out]).samples) == 6
+
+
+def test_in_turn_samples_every_measurement_in_each_round_after_its_own_reference() -> None:
+    calls: list[str] = []
+    out = in_turn({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, lambda: calls.append("r"),
+                  rounds=2, warmup=1)
+    assert calls == ["r", "a", "r", "b"] * 3
+    assert {name: (len(s.samples), len(s.reference)) for name, s in out.items()} == {"a": (2, 2), "b": (2, 2)}
 
 
 def test_results_are_written_as_json_and_markdown(tmp_path: Path) -> None:
