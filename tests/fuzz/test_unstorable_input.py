@@ -23,6 +23,21 @@ def test_ids_beyond_64_bits_are_a_validation_error(admin: Agent) -> None:
         assert response.json()["error"]["code"] == "validation_error"
 
 
+def test_a_list_cursor_beyond_64_bits_is_a_validation_error(admin: Agent) -> None:
+    """A cursor is opaque but decodable: one made up to point after a huge id is refused before the page
+    statement runs, on the driver's own cursor too (PostgreSQL's list page: core.db.driver_rows)."""
+    from datetime import UTC, datetime
+
+    from core.listing import encode_cursor
+
+    admin.post("/tickets", json=ticket_payload())
+    for view in ("all", "mine", "trash"):
+        response = admin.get("/tickets", params={"view": view, "cursor": encode_cursor(datetime.now(UTC), HUGE)})
+        assert response.status_code == 422, (view, response.text)
+        assert response.json()["error"]["code"] == "validation_error"
+    assert admin.get("/tickets").status_code == 200, "the connection is still good for the next request"
+
+
 def test_hubspot_batch_reports_a_huge_id_as_that_inputs_error(admin: Agent, server: LiveServer) -> None:
     response = httpx.post(server.url + "/crm/v3/objects/tickets/batch/read", timeout=30,
                           headers={"Authorization": f"Bearer {admin.token}"},
