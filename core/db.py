@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.errors import ValidationFailed
 
 INT64 = 2**63
-Reading = Select[Any] | CompoundSelect[Any]  # a statement that only reads (see driver_rows)
+ReadStatement = Select[Any] | CompoundSelect[Any]  # a statement that only reads (see driver_rows)
 
 
 def _bound_values(parameters: Any) -> Iterator[Any]:
@@ -181,12 +181,12 @@ class _DriverStatement:
 
 
 @lru_cache(maxsize=256)
-def _compiled(statement: Reading, dialect: Dialect) -> Any:
+def _compiled(statement: ReadStatement, dialect: Dialect) -> Any:
     return statement.compile(dialect=dialect)
 
 
 @lru_cache(maxsize=256)
-def _driver_statement(statement: Reading, dialect: Dialect, rendered: tuple[tuple[str, Any], ...],
+def _driver_statement(statement: ReadStatement, dialect: Dialect, rendered: tuple[tuple[str, Any], ...],
                       ) -> _DriverStatement | None:
     """`statement` as the driver runs it with the `rendered` values written into its SQL; None when only
     SQLAlchemy can run it (expanding IN lists, escaped parameter names)."""
@@ -202,7 +202,7 @@ def _driver_statement(statement: Reading, dialect: Dialect, rendered: tuple[tupl
     return _DriverStatement(expanded.statement, binds, results)
 
 
-def driver_rows(connection: Connection, statement: Reading, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+def driver_rows(connection: Connection, statement: ReadStatement, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
     """The rows of a read-only `statement`, fetched on PostgreSQL with the driver's own cursor.
 
     SQLAlchemy's way through an execution (cache lookup, execution context, result metadata rebuilt

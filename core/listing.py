@@ -196,8 +196,8 @@ def _page_statement(view: str, source: str, after: bool, dialect: str = "sqlite"
     lists, so those are read for its rows only.
 
     `by_token`: the page of the holder of the API token whose hash is :token_hash, read together with
-    that user's row (see `token_page`): the user's columns, then the page's, one row per ticket, or one
-    row with no ticket when the page is empty, and no row at all when no user holds the token.
+    that user's row (see `token_page`): first the user's row (`part` 0), then one row per ticket (`part`
+    1); no row at all when nobody holds the token.
     """
     c: Any = _TICKETS.c
     if source == "ids":

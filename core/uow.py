@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from core.config import Settings
-from core.db import AUTOCOMMIT_ENGINES, Reading, driver_rows
+from core.db import AUTOCOMMIT_ENGINES, ReadStatement, driver_rows
 from core.errors import Conflict
 from core.models import utcnow
 
@@ -77,7 +77,7 @@ class UnitOfWork:
         self._read_only = True
         return self
 
-    def read_rows(self, statement: Reading, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+    def read_rows(self, statement: ReadStatement, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
         """The rows of `statement`; in a read-only unit of work, fetched the fastest way (`core.db.driver_rows`,
         which may run a statement twice: only outside a transaction is that harmless)."""
         if not self._read_only:
