@@ -34,12 +34,11 @@ def list_tickets(
         with read.searching(q) as (uow, user):
             items, next_cursor = tickets.list_tickets(uow=uow, actor=user, view=view, q=q, limit=limit,
                                                       cursor=cursor)
-            rows = [TicketOut.list_fields(t, user) for t in items]
     else:  # the token is checked by the statement that reads the page: one round trip
         with read.token_checked_in_core() as (uow, token):
             user, items, next_cursor = tickets.list_tickets_by_token(uow=uow, token=token, view=view, limit=limit,
                                                                     cursor=cursor)
-            rows = [TicketOut.list_fields(t, user) for t in items]  # plain values: pydantic-core writes them
+    rows = [TicketOut.list_fields(t, user) for t in items]  # plain values, written as JSON by orjson
     return Response(TicketPage.json_of(rows, next_cursor), media_type="application/json")
 
 
